@@ -1,0 +1,368 @@
+//! The seed's `analysis(filename)`: one stream in, one [`Tally`] out.
+//!
+//! bytes -> lines ([`LineReader`]) -> records ([`RecordParser`]) -> details
+//! ([`crate::details`]) -> filters ([`crate::filter`]) -> tally.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::details::{parse_agent, parse_time, split_request, url_path, UrlError};
+use crate::filter::{PathFilter, PrefixFilter};
+use crate::read::{Cut, LineReader, DEFAULT_MAX_LINE};
+use crate::record::{AccessRecord, RecordParser};
+use crate::tally::{FileSummary, Problem, Tally};
+
+/// What the counts are keyed by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupBy {
+    /// The URL path of the request (the seed's report).
+    #[default]
+    Path,
+    /// The HTTP status code.
+    Status,
+    /// The request method.
+    Method,
+    /// The client host.
+    Host,
+    /// The hour, in the log's own time zone: `2015-05-17 10:00`.
+    Hour,
+    /// The day, in the log's own time zone: `2015-05-17`.
+    Day,
+    /// The referrer's host name (`-` when there is none).
+    ReferrerHost,
+    /// The user agent's product token, e.g. `Mozilla/5.0` (`-` when none).
+    AgentProduct,
+}
+
+impl GroupBy {
+    /// Every key, in the order the CLI lists them.
+    pub const ALL: [GroupBy; 8] = [
+        GroupBy::Path,
+        GroupBy::Status,
+        GroupBy::Method,
+        GroupBy::Host,
+        GroupBy::Hour,
+        GroupBy::Day,
+        GroupBy::ReferrerHost,
+        GroupBy::AgentProduct,
+    ];
+
+    /// The name used on the command line and in the page.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Path => "path",
+            GroupBy::Status => "status",
+            GroupBy::Method => "method",
+            GroupBy::Host => "host",
+            GroupBy::Hour => "hour",
+            GroupBy::Day => "day",
+            GroupBy::ReferrerHost => "referrer-host",
+            GroupBy::AgentProduct => "agent-product",
+        }
+    }
+}
+
+impl fmt::Display for GroupBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for GroupBy {
+    type Err = String;
+
+    /// ```
+    /// use logtally_core::analyze::GroupBy;
+    /// assert_eq!("referrer-host".parse::<GroupBy>(), Ok(GroupBy::ReferrerHost));
+    /// assert!("colour".parse::<GroupBy>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GroupBy::ALL
+            .into_iter()
+            .find(|g| g.name() == s)
+            .ok_or_else(|| format!("unknown key '{s}'"))
+    }
+}
+
+/// What to count and what to drop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Options {
+    /// The key of the counts.
+    pub group_by: GroupBy,
+    /// The seed's `path_filter`, or `None` to keep every path.
+    pub path_filter: Option<PathFilter>,
+    /// Keep only paths under this prefix (the seed's `book_filter` is `/book/`).
+    pub prefix: Option<PrefixFilter>,
+    /// Lines longer than this are malformed (and never held whole in memory).
+    pub max_line: usize,
+    /// How many malformed lines per file are reported with their number.
+    pub malformed_samples: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            group_by: GroupBy::Path,
+            path_filter: Some(PathFilter::default()),
+            prefix: None,
+            max_line: DEFAULT_MAX_LINE,
+            malformed_samples: 5,
+        }
+    }
+}
+
+/// Why a line is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// It does not match the access-log pattern.
+    NotARecord,
+    /// It is longer than the line cap.
+    TooLong,
+    /// The stream ended or failed inside it.
+    Incomplete,
+    /// Its time does not parse as `%d/%b/%Y:%H:%M:%S %z`.
+    BadTime,
+    /// Its request line is empty.
+    EmptyRequest,
+    /// Its request target is not a URL Python's `urlparse` accepts.
+    BadTarget(UrlError),
+    /// Its referrer is not a URL Python's `urlparse` accepts.
+    BadReferrer(UrlError),
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Malformed::NotARecord => f.write_str("not an access log line"),
+            Malformed::TooLong => f.write_str("line too long"),
+            Malformed::Incomplete => f.write_str("incomplete line"),
+            Malformed::BadTime => f.write_str("bad time"),
+            Malformed::EmptyRequest => f.write_str("empty request"),
+            Malformed::BadTarget(e) => write!(f, "bad request URL: {e}"),
+            Malformed::BadReferrer(e) => write!(f, "bad referrer URL: {e}"),
+        }
+    }
+}
+
+/// What became of one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    /// Counted under this key.
+    Counted(Cow<'a, [u8]>),
+    /// A valid record that a filter dropped.
+    Filtered,
+    /// Not a valid record.
+    Malformed(Malformed),
+}
+
+/// Runs the pipeline over lines and streams.
+///
+/// ```
+/// use logtally_core::analyze::{Analyzer, Options};
+/// let log = concat!(
+///     "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n",
+///     "1.2.3.4 - - [17/May/2015:10:05:04 +0000] \"GET /a.png HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n",
+///     "garbage\n",
+/// );
+/// let tally = Analyzer::new(Options::default()).analyze("access.log", log.as_bytes());
+/// assert_eq!(tally.counts["/a"], 1);
+/// assert_eq!((tally.totals.lines, tally.totals.counted, tally.totals.filtered, tally.totals.malformed), (3, 1, 1, 1));
+/// assert_eq!(tally.errors[0].line, Some(3));
+/// ```
+#[derive(Clone)]
+pub struct Analyzer {
+    options: Options,
+    parser: RecordParser,
+    scratch: Vec<u8>,
+    referrer_scratch: Vec<u8>,
+}
+
+impl Analyzer {
+    /// An analyzer with these options.
+    pub fn new(options: Options) -> Self {
+        Analyzer {
+            options,
+            parser: RecordParser::new(),
+            scratch: Vec::new(),
+            referrer_scratch: Vec::new(),
+        }
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Classifies one line (already split, without `\n`).
+    pub fn classify<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
+        let Some(record) = self.parser.parse(line) else {
+            return Outcome::Malformed(Malformed::NotARecord);
+        };
+        let Some(time) = parse_time(record.time) else {
+            return Outcome::Malformed(Malformed::BadTime);
+        };
+        let Some(request) = split_request(record.request) else {
+            return Outcome::Malformed(Malformed::EmptyRequest);
+        };
+        let path = match url_path(&request.target, &mut self.scratch) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Malformed(Malformed::BadTarget(e)),
+        };
+        if let Some(referrer) = record.referer {
+            if let Err(e) = url_path(referrer, &mut self.referrer_scratch) {
+                return Outcome::Malformed(Malformed::BadReferrer(e));
+            }
+        }
+        if let Some(filter) = &self.options.path_filter {
+            if !filter.accepts(path) {
+                return Outcome::Filtered;
+            }
+        }
+        if let Some(prefix) = &self.options.prefix {
+            if !prefix.accepts(path) {
+                return Outcome::Filtered;
+            }
+        }
+        let key: Cow<'a, [u8]> = match self.options.group_by {
+            GroupBy::Path => Cow::Owned(path.to_vec()),
+            GroupBy::Status => Cow::Borrowed(record.status),
+            GroupBy::Method => Cow::Borrowed(request.method),
+            GroupBy::Host => Cow::Borrowed(record.host),
+            GroupBy::Hour => Cow::Owned(time.format("%Y-%m-%d %H:00").to_string().into_bytes()),
+            GroupBy::Day => Cow::Owned(time.format("%Y-%m-%d").to_string().into_bytes()),
+            GroupBy::ReferrerHost => Cow::Owned(referrer_host(&record).into_bytes()),
+            GroupBy::AgentProduct => match record.user_agent.and_then(parse_agent) {
+                Some(agent) => Cow::Borrowed(agent.product),
+                None => Cow::Borrowed(b"-"),
+            },
+        };
+        Outcome::Counted(key)
+    }
+
+    /// Analyses one stream (gzip or plain) named `name` into a [`Tally`].
+    ///
+    /// A read fault ends the stream: the lines before it stay counted, the file
+    /// is marked failed and the fault is listed with its line number.
+    pub fn analyze<R: Read>(&mut self, name: &str, reader: R) -> Tally {
+        let mut lines = LineReader::with_max_line(reader, self.options.max_line);
+        let mut counts: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut summary = FileSummary {
+            path: name.to_string(),
+            gzip: lines.is_gzip(),
+            ..FileSummary::default()
+        };
+        let mut errors = Vec::new();
+        loop {
+            let line = match lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => {
+                    summary.failed = true;
+                    errors.push(Problem {
+                        path: name.to_string(),
+                        line: None,
+                        message: e.to_string(),
+                    });
+                    break;
+                }
+            };
+            summary.lines += 1;
+            let outcome = match line.cut {
+                Some(Cut::TooLong) => Outcome::Malformed(Malformed::TooLong),
+                Some(Cut::StreamFault) => Outcome::Malformed(Malformed::Incomplete),
+                None => self.classify(line.bytes),
+            };
+            match outcome {
+                Outcome::Counted(key) => {
+                    summary.counted += 1;
+                    match counts.get_mut(&*key) {
+                        Some(n) => *n += 1,
+                        None => {
+                            counts.insert(key.into_owned(), 1);
+                        }
+                    }
+                }
+                Outcome::Filtered => summary.filtered += 1,
+                Outcome::Malformed(why) => {
+                    summary.malformed += 1;
+                    if (summary.malformed as usize) <= self.options.malformed_samples {
+                        errors.push(Problem {
+                            path: name.to_string(),
+                            line: Some(line.number),
+                            message: format!("{why}: {}", excerpt(line.bytes)),
+                        });
+                    }
+                }
+            }
+        }
+        summary.bytes_in = lines.bytes_in();
+        summary.bytes_out = lines.bytes_out();
+        let mut tally = Tally::default();
+        for (key, n) in counts {
+            tally.add_count(&String::from_utf8_lossy(&key), n);
+        }
+        tally.totals.files = 1;
+        tally.totals.lines = summary.lines;
+        tally.totals.counted = summary.counted;
+        tally.totals.filtered = summary.filtered;
+        tally.totals.malformed = summary.malformed;
+        tally.totals.bytes_in = summary.bytes_in;
+        tally.totals.bytes_out = summary.bytes_out;
+        tally.files.push(summary);
+        tally.errors = errors;
+        tally
+    }
+}
+
+/// A record for a file that could not be opened at all.
+///
+/// ```
+/// let t = logtally_core::analyze::failed_file("gone.gz", "No such file or directory");
+/// assert_eq!(t.totals.files, 1);
+/// assert!(t.files[0].failed);
+/// ```
+pub fn failed_file(name: &str, message: &str) -> Tally {
+    Tally {
+        totals: crate::tally::Totals {
+            files: 1,
+            ..Default::default()
+        },
+        files: vec![FileSummary {
+            path: name.to_string(),
+            failed: true,
+            ..FileSummary::default()
+        }],
+        errors: vec![Problem {
+            path: name.to_string(),
+            line: None,
+            message: message.to_string(),
+        }],
+        ..Tally::default()
+    }
+}
+
+fn referrer_host(record: &AccessRecord<'_>) -> String {
+    record
+        .referer
+        .and_then(|r| std::str::from_utf8(r).ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// A line as it may appear in a message: lossy UTF-8, control bytes escaped, cut short.
+fn excerpt(line: &[u8]) -> String {
+    const MAX: usize = 120;
+    let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]);
+    let mut out: String = text.chars().flat_map(char::escape_debug).collect();
+    if line.len() > MAX {
+        out.push_str("...");
+    }
+    out
+}

@@ -1,0 +1,399 @@
+//! Records -> details: time, request, URL path, referrer and user agent.
+//!
+//! Each function mirrors what the seed's `access_detail_iter` does in Python,
+//! including where Python raises `ValueError` (which makes the seed drop the
+//! record): those cases return `None` or an error here.
+
+use std::net::Ipv6Addr;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use regex::bytes::Regex;
+
+use crate::record::is_py_space;
+
+/// The seed's request split: first word the method, last word the protocol,
+/// the words between joined by one space as the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// First word, e.g. `GET`.
+    pub method: &'a [u8],
+    /// Words between the first and the last, joined by single spaces.
+    pub target: std::borrow::Cow<'a, [u8]>,
+    /// Last word, e.g. `HTTP/1.1` (the method again for a one-word request).
+    pub protocol: &'a [u8],
+}
+
+/// Splits a request line as `request.split()` does in the seed; `None` for an
+/// empty or all-blank request (the seed's `IndexError`).
+///
+/// ```
+/// use logtally_core::details::split_request;
+/// let r = split_request(b"GET /a b HTTP/1.1").unwrap();
+/// assert_eq!(&*r.target, b"/a b");
+/// assert_eq!(r.protocol, b"HTTP/1.1");
+/// assert!(split_request(b"  ").is_none());
+/// ```
+pub fn split_request(request: &[u8]) -> Option<Request<'_>> {
+    let mut words = request
+        .split(|&b| is_py_space(b))
+        .filter(|w| !w.is_empty());
+    let method = words.next()?;
+    let rest: Vec<&[u8]> = words.collect();
+    let Some((&protocol, middle)) = rest.split_last() else {
+        return Some(Request {
+            method,
+            target: (&b""[..]).into(),
+            protocol: method,
+        });
+    };
+    let target = match middle {
+        [] => (&b""[..]).into(),
+        [one] => (*one).into(),
+        many => many.join(&b' ').into(),
+    };
+    Some(Request {
+        method,
+        target,
+        protocol,
+    })
+}
+
+/// Parses the seed's time format `%d/%b/%Y:%H:%M:%S %z` with Python's
+/// `strptime` rules (what it accepts and rejects), building the value with
+/// `chrono`.
+///
+/// ```
+/// use logtally_core::details::parse_time;
+/// let t = parse_time(b"17/May/2015:10:05:03 +0000").unwrap();
+/// assert_eq!(t.to_rfc3339(), "2015-05-17T10:05:03+00:00");
+/// assert!(parse_time(b"31/Feb/2015:10:05:03 +0000").is_none());
+/// ```
+pub fn parse_time(s: &[u8]) -> Option<DateTime<FixedOffset>> {
+    let (d, mon, y, hh, mm, ss, z) = match fast_time_fields(s) {
+        Some(fields) => fields,
+        None => slow_time_fields(s)?,
+    };
+    let offset = parse_offset(z)?;
+    if y < 1 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(y, mon, d)?;
+    let naive = date.and_hms_opt(hh, mm, ss)?;
+    let tz = FixedOffset::east_opt(offset)?;
+    tz.from_local_datetime(&naive).single()
+}
+
+type TimeFields<'a> = (u32, u32, i32, u32, u32, u32, &'a [u8]);
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
+];
+
+fn month_number(m: &[u8]) -> Option<u32> {
+    let lower = [
+        m.first()?.to_ascii_lowercase(),
+        m.get(1)?.to_ascii_lowercase(),
+        m.get(2)?.to_ascii_lowercase(),
+    ];
+    MONTHS
+        .iter()
+        .position(|name| **name == lower)
+        .map(|i| i as u32 + 1)
+}
+
+fn digits(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0, |n, &b| n * 10 + u32::from(b - b'0')))
+}
+
+/// The layout every server writes: `dd/Mon/yyyy:HH:MM:SS +zzzz`.
+fn fast_time_fields(s: &[u8]) -> Option<TimeFields<'_>> {
+    if s.len() != 26 || s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[20] != b' ' {
+        return None;
+    }
+    if s[14] != b':' || s[17] != b':' || !matches!(s[21], b'+' | b'-') {
+        return None;
+    }
+    let d = digits(&s[0..2])?;
+    let h = digits(&s[12..14])?;
+    let m = digits(&s[15..17])?;
+    let sec = digits(&s[18..20])?;
+    // Python's %d is 01-31 here; out-of-range values go to the slow path to be judged.
+    if !(1..=31).contains(&d) || h > 23 || m > 59 || sec > 61 {
+        return None;
+    }
+    let month = month_number(&s[3..6])?;
+    let year = digits(&s[7..11])? as i32;
+    Some((d, month, year, h, m, sec, &s[21..]))
+}
+
+/// The regular expression `_strptime` builds for the seed's format (IGNORECASE).
+fn slow_time_fields(s: &[u8]) -> Option<TimeFields<'_>> {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    let re = PATTERN.get_or_init(|| {
+        Regex::new(concat!(
+            r"(?i-u)\A(3[01]|[12][0-9]|0[1-9]|[1-9]| [1-9])/",
+            r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/([0-9]{4}):",
+            r"(2[0-3]|[0-1][0-9]|[0-9]):([0-5][0-9]|[0-9]):(6[0-1]|[0-5][0-9]|[0-9])",
+            r"[\t\n\x0B\x0C\r\x1C-\x1F ]+",
+            r"([+-][0-9][0-9]:?[0-5][0-9](?::?[0-5][0-9](?:\.[0-9]{1,6})?)?|(?-i:Z))\z"
+        ))
+        .expect("the strptime pattern compiles")
+    });
+    let c = re.captures(s)?;
+    let num = |i: usize| digits(c.get(i)?.as_bytes().trim_ascii_start());
+    Some((
+        num(1)?,
+        month_number(c.get(2)?.as_bytes())?,
+        num(3)? as i32,
+        num(4)?,
+        num(5)?,
+        num(6)?,
+        c.get(7)?.as_bytes(),
+    ))
+}
+
+/// `%z` as `_strptime` converts it: `Z`, `±hhmm`, `±hh:mm`, `±hhmmss[.f]`,
+/// `±hh:mm:ss[.f]`; Python rejects offsets of a day or more.
+fn parse_offset(z: &[u8]) -> Option<i32> {
+    if z == b"Z" {
+        return Some(0);
+    }
+    let sign = match z.first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let mut z = z.to_vec();
+    if z.get(3) == Some(&b':') {
+        z.remove(3);
+        if z.len() > 5 {
+            if z[5] != b':' {
+                return None;
+            }
+            z.remove(5);
+        }
+    }
+    let hours = digits(z.get(1..3)?)?;
+    let minutes = digits(z.get(3..5)?)?;
+    let seconds = match z.get(5..7.min(z.len())) {
+        Some(s) if !s.is_empty() => digits(s)?,
+        _ => 0,
+    };
+    let total = hours * 3600 + minutes * 60 + seconds;
+    // timezone() takes offsets strictly inside one day; a fraction (`.f`) cannot
+    // carry 86399 s over it, so it only needs to be well formed, which the pattern ensures.
+    if total >= 86_400 {
+        return None;
+    }
+    Some(sign * total as i32)
+}
+
+/// Why Python's `urlparse` raised `ValueError` on a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// A `[` without `]` in the network location, or the reverse.
+    #[error("invalid IPv6 URL")]
+    UnbalancedBrackets,
+    /// The bracketed host is neither an IPv6 address nor `vHEX.anything`.
+    #[error("invalid bracketed host")]
+    BadBracketedHost,
+}
+
+/// `urllib.parse.urlparse(url).path` of the seed, on bytes.
+///
+/// `scratch` holds the URL when tabs or line breaks must be removed from it
+/// (as Python does); the result borrows from `url` or `scratch`.
+///
+/// ```
+/// use logtally_core::details::url_path;
+/// let mut scratch = Vec::new();
+/// assert_eq!(url_path(b"/a/b;p?q#f", &mut scratch).unwrap(), b"/a/b");
+/// assert_eq!(url_path(b"http://h:80/x?y", &mut scratch).unwrap(), b"/x");
+/// assert!(url_path(b"http://[::1/x", &mut scratch).is_err());
+/// ```
+pub fn url_path<'a>(url: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8], UrlError> {
+    let start = url.iter().position(|&b| b > b' ').unwrap_or(url.len());
+    let mut s = &url[start..];
+    if s.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n')) {
+        scratch.clear();
+        scratch.extend(s.iter().filter(|&&b| !matches!(b, b'\t' | b'\r' | b'\n')));
+        s = scratch;
+    }
+    let mut scheme: &[u8] = b"";
+    if let Some(i) = memchr::memchr(b':', s) {
+        let is_scheme_char = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.');
+        if i > 0 && s[0].is_ascii_alphabetic() && s[..i].iter().all(is_scheme_char) {
+            scheme = &s[..i];
+            s = &s[i + 1..];
+        }
+    }
+    if s.starts_with(b"//") {
+        let rest = &s[2..];
+        let end = rest
+            .iter()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
+        check_netloc(&rest[..end])?;
+        s = &rest[end..];
+    }
+    if let Some(i) = memchr::memchr(b'#', s) {
+        s = &s[..i];
+    }
+    if let Some(i) = memchr::memchr(b'?', s) {
+        s = &s[..i];
+    }
+    if uses_params(scheme) {
+        if let Some(i) = memchr::memchr(b';', s) {
+            // `_splitparams`: only a `;` in the last segment starts the params.
+            let last_slash = memchr::memrchr(b'/', s);
+            match last_slash {
+                Some(slash) => {
+                    if let Some(j) = memchr::memchr(b';', &s[slash..]) {
+                        s = &s[..slash + j];
+                    }
+                }
+                None => s = &s[..i],
+            }
+        }
+    }
+    Ok(s)
+}
+
+fn uses_params(scheme: &[u8]) -> bool {
+    const USES_PARAMS: [&[u8]; 16] = [
+        b"", b"ftp", b"hdl", b"prospero", b"http", b"imap", b"https", b"shttp", b"rtsp", b"rtsps",
+        b"rtspu", b"sip", b"sips", b"mms", b"sftp", b"tel",
+    ];
+    USES_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(scheme))
+}
+
+/// The bracket checks of Python 3.11's `urlsplit`.
+fn check_netloc(netloc: &[u8]) -> Result<(), UrlError> {
+    let open = memchr::memchr(b'[', netloc);
+    let close = memchr::memchr(b']', netloc);
+    match (open, close) {
+        (None, None) => Ok(()),
+        (Some(_), None) | (None, Some(_)) => Err(UrlError::UnbalancedBrackets),
+        (Some(o), Some(_)) => {
+            let after = &netloc[o + 1..];
+            let host = &after[..memchr::memchr(b']', after).unwrap_or(after.len())];
+            if bracketed_host_ok(host) {
+                Ok(())
+            } else {
+                Err(UrlError::BadBracketedHost)
+            }
+        }
+    }
+}
+
+fn bracketed_host_ok(host: &[u8]) -> bool {
+    if let Some(rest) = host.strip_prefix(b"v") {
+        // \Av[a-fA-F0-9]+\..+\Z
+        let hex = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        return hex > 0 && rest.get(hex) == Some(&b'.') && rest.len() > hex + 1;
+    }
+    let Ok(text) = std::str::from_utf8(host) else {
+        return false;
+    };
+    // ipaddress.ip_address: IPv6 with an optional, non-empty `%scope`.
+    let addr = match text.split_once('%') {
+        Some((_, scope)) if scope.is_empty() || scope.contains('%') => return false,
+        Some((addr, _)) => addr,
+        None => text,
+    };
+    addr.parse::<Ipv6Addr>().is_ok()
+}
+
+/// A user agent split as the seed's `agent_pat` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Agent<'a> {
+    /// The product token before the first parenthesis, e.g. `Mozilla/5.0`.
+    pub product: &'a [u8],
+    /// The text inside the first parentheses.
+    pub system: &'a [u8],
+    /// Everything after them.
+    pub platform_details_extensions: &'a [u8],
+}
+
+/// Splits a user agent with the seed's pattern; `None` where it does not match.
+///
+/// ```
+/// use logtally_core::details::parse_agent;
+/// let a = parse_agent(b"Mozilla/5.0 (X11; Linux) Gecko/1").unwrap();
+/// assert_eq!(a.product, b"Mozilla/5.0");
+/// assert_eq!(a.system, b"X11; Linux");
+/// assert!(parse_agent(b"curl/8.0").is_none());
+/// ```
+pub fn parse_agent(agent: &[u8]) -> Option<Agent<'_>> {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    let re = PATTERN.get_or_init(|| {
+        Regex::new(concat!(
+            r"(?s-u)\A(?P<product>[^\t\n\x0B\x0C\r\x1C-\x1F ]*?)[\t\n\x0B\x0C\r\x1C-\x1F ]+",
+            r"\((?P<system>.*?)\)[\t\n\x0B\x0C\r\x1C-\x1F ]*(?P<rest>.*)"
+        ))
+        .expect("the agent pattern compiles")
+    });
+    let c = re.captures(agent)?;
+    Some(Agent {
+        product: c.name("product")?.as_bytes(),
+        system: c.name("system")?.as_bytes(),
+        platform_details_extensions: c.name("rest")?.as_bytes(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_follows_strptime() {
+        assert!(parse_time(b"1/may/2015:1:2:3 +01:00").is_some());
+        assert!(parse_time(b" 1/May/2015:10:05:03 +0000").is_some());
+        assert!(parse_time(b"17/May/2015:10:05:60 +0000").is_none());
+        assert!(parse_time(b"17/May/2015:10:05:03 +2400").is_none());
+        assert!(parse_time(b"17/May/2015:10:05:03 +2359").is_some());
+        assert!(parse_time(b"17/May/2015:10:05:03 Z").is_some());
+        assert!(parse_time(b"17/May/2015:10:05:03 z").is_none());
+        assert!(parse_time(b"17/May/0000:10:05:03 +0000").is_none());
+        assert!(parse_time(b"17/May/2015:10:05:03 +0000 ").is_none());
+        assert!(parse_time(b"17/May/2015:10:05:03  +0000").is_some());
+        assert!(parse_time(b"17/May/2015:10:05:03+0000").is_none());
+        assert!(parse_time(b"17/May/2015:10:05:03 +01:0030").is_none());
+        let t = parse_time(b"17/May/2015:10:05:03 -0130").unwrap();
+        assert_eq!(t.offset().local_minus_utc(), -5400);
+    }
+
+    #[test]
+    fn url_path_follows_urlparse() {
+        let mut s = Vec::new();
+        let mut p = |u: &[u8]| url_path(u, &mut s).map(|p| p.to_vec());
+        assert_eq!(p(b"").unwrap(), b"");
+        assert_eq!(p(b"  /a\t/b").unwrap(), b"/a/b");
+        assert_eq!(p(b"//host/path").unwrap(), b"/path");
+        assert_eq!(p(b"/a;x/b;y").unwrap(), b"/a;x/b");
+        assert_eq!(p(b"mailto:x;y").unwrap(), b"x;y");
+        assert_eq!(p(b"a;b").unwrap(), b"a");
+        assert_eq!(p(b"1http://x/y").unwrap(), b"1http://x/y");
+        assert_eq!(p(b"http://[::1]:80/y").unwrap(), b"/y");
+        assert_eq!(p(b"http://[vA.x]/y").unwrap(), b"/y");
+        assert_eq!(p(b"http://[1.2.3.4]/y"), Err(UrlError::BadBracketedHost));
+        assert_eq!(p(b"http://x]/y"), Err(UrlError::UnbalancedBrackets));
+        // A bracket after the network location is harmless.
+        assert_eq!(p(b"/a[b").unwrap(), b"/a[b");
+    }
+
+    #[test]
+    fn request_words() {
+        let r = split_request(b"GET").unwrap();
+        assert_eq!((r.method, &*r.target, r.protocol), (&b"GET"[..], &b""[..], &b"GET"[..]));
+        let r = split_request(b"GET /x").unwrap();
+        assert_eq!(&*r.target, b"");
+        assert_eq!(r.protocol, b"/x");
+        let r = split_request(b" GET\x1c/a  b   c HTTP/1.0 ").unwrap();
+        assert_eq!(&*r.target, b"/a b c");
+    }
+}

@@ -1,0 +1,110 @@
+//! Filters: the seed's `path_filter` (configurable) and `book_filter`
+//! generalised to a path prefix.
+
+use serde::{Deserialize, Serialize};
+
+/// Path segments the seed's `path_filter` drops.
+pub const DEFAULT_EXCLUDED_NAMES: [&str; 10] = [
+    "favicon.ico",
+    "robots.txt",
+    "humans.txt",
+    "crossdomain.xml",
+    "_images",
+    "search.html",
+    "genindex.html",
+    "searchindex.js",
+    "modindex.html",
+    "py-modindex.html",
+];
+
+/// File extensions the seed's `path_filter` drops.
+pub const DEFAULT_EXCLUDED_EXTENSIONS: [&str; 3] = [".png", ".js", ".css"];
+
+/// Drops uninteresting paths: empty ones, those with an excluded segment
+/// anywhere, and those whose last segment ends with an excluded extension.
+///
+/// ```
+/// use logtally_core::filter::PathFilter;
+/// let f = PathFilter::default();
+/// assert!(f.accepts(b"/book/chapter1.html"));
+/// assert!(!f.accepts(b"/"));
+/// assert!(!f.accepts(b"/static/_images/x.gif"));
+/// assert!(!f.accepts(b"/app.js"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathFilter {
+    /// Segments that exclude a path wherever they appear.
+    pub names: Vec<String>,
+    /// Suffixes that exclude a path when its last segment ends with one.
+    pub extensions: Vec<String>,
+}
+
+impl Default for PathFilter {
+    fn default() -> Self {
+        PathFilter {
+            names: DEFAULT_EXCLUDED_NAMES.iter().map(|s| s.to_string()).collect(),
+            extensions: DEFAULT_EXCLUDED_EXTENSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+}
+
+impl PathFilter {
+    /// Whether the seed's `path_filter` lets `path` through.
+    pub fn accepts(&self, path: &[u8]) -> bool {
+        if path.iter().all(|&b| b == b'/') {
+            return false; // `not any(path.split("/"))`
+        }
+        let mut last: &[u8] = b"";
+        for segment in path.split(|&b| b == b'/') {
+            if self.names.iter().any(|n| n.as_bytes() == segment) {
+                return false;
+            }
+            last = segment;
+        }
+        !self.extensions.iter().any(|e| last.ends_with(e.as_bytes()))
+    }
+}
+
+/// Keeps paths under a prefix: the seed's `book_filter` is `/book/`, which
+/// keeps paths whose first non-empty segment is `book` and that have at least
+/// one more non-empty segment.
+///
+/// ```
+/// use logtally_core::filter::PrefixFilter;
+/// let book = PrefixFilter::new("/book/");
+/// assert!(book.accepts(b"/book/ch1.html"));
+/// assert!(book.accepts(b"//book//ch1/"));
+/// assert!(!book.accepts(b"/book/"));
+/// assert!(!book.accepts(b"/books/ch1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixFilter {
+    segments: Vec<String>,
+}
+
+impl PrefixFilter {
+    /// A filter for `prefix`, read as `/`-separated segments.
+    pub fn new(prefix: &str) -> Self {
+        PrefixFilter {
+            segments: prefix
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+
+    /// Whether `path` lies strictly below the prefix.
+    pub fn accepts(&self, path: &[u8]) -> bool {
+        let mut segments = path.split(|&b| b == b'/').filter(|s| !s.is_empty());
+        for want in &self.segments {
+            if segments.next() != Some(want.as_bytes()) {
+                return false;
+            }
+        }
+        segments.next().is_some()
+    }
+}

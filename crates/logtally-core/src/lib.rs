@@ -1,0 +1,29 @@
+//! The core of logtally: the seed's parallel log-analysis pipeline as a
+//! one-way data path, free of threads and files so that it builds for native
+//! targets and for `wasm32-unknown-unknown` alike.
+//!
+//! bytes -> lines ([`read`]) -> records ([`record`]) -> details ([`details`])
+//! -> filters ([`filter`]) -> tally ([`tally`]), driven by [`analyze`].
+//!
+//! ```
+//! use logtally_core::{Analyzer, Limit, Options, Tally};
+//! let day1 = b"1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /book/ch1 HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+//! let day2 = b"1.2.3.4 - - [18/May/2015:10:05:03 +0000] \"GET /book/ch1 HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+//! let mut analyzer = Analyzer::new(Options::default());
+//! let mut total = Tally::default();
+//! total.merge(analyzer.analyze("day1.log", &day1[..]));
+//! total.merge(analyzer.analyze("day2.log", &day2[..]));
+//! assert_eq!(total.ranked(Limit::default()), vec![("/book/ch1".to_string(), 2)]);
+//! ```
+
+pub mod analyze;
+pub mod details;
+pub mod filter;
+pub mod read;
+pub mod record;
+pub mod tally;
+
+pub use analyze::{failed_file, Analyzer, GroupBy, Malformed, Options, Outcome};
+pub use filter::{PathFilter, PrefixFilter};
+pub use read::{LineReader, ReadError};
+pub use tally::{FileSummary, Limit, Problem, Report, Tally, Totals};

@@ -1,0 +1,367 @@
+//! Bytes -> lines: gzip (multi-member) or plain text, streamed in bounded memory.
+//!
+//! The seed reads with `gzip.open(name, "rb")` and iterates lines. Here a
+//! [`LineReader`] does the same over any [`Read`]: it sniffs the gzip magic,
+//! inflates through `flate2`'s [`MultiGzDecoder`] (so `cat a.gz b.gz` and
+//! logrotate's output read whole) and splits on `\n` with `memchr`. A line
+//! longer than `max_line` is cut to that length and flagged, so one huge line
+//! cannot exhaust memory.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use flate2::bufread::MultiGzDecoder;
+
+/// Longest line kept by default (1 MiB); longer lines are cut and flagged.
+pub const DEFAULT_MAX_LINE: usize = 1 << 20;
+
+const CHUNK: usize = 64 * 1024;
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Why reading a stream stopped early. Lines before the fault were delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The gzip stream is corrupt, truncated or followed by junk.
+    #[error("after line {line}: gzip stream is corrupt or truncated ({source})")]
+    Gzip {
+        /// Lines delivered before the fault.
+        line: u64,
+        /// What `flate2` reported.
+        source: io::Error,
+    },
+    /// The underlying reader failed (I/O error, permission, ...).
+    #[error("after line {line}: read failed ({source})")]
+    Io {
+        /// Lines delivered before the fault.
+        line: u64,
+        /// The I/O error.
+        source: io::Error,
+    },
+}
+
+/// One line of input, without its `\n` (a trailing `\r` is left for the parser,
+/// which strips trailing white space as the seed's `rstrip()` does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// 1-based line number in the (decompressed) stream.
+    pub number: u64,
+    /// The line's bytes, at most `max_line` of them.
+    pub bytes: &'a [u8],
+    /// Set when the line is not whole: cut at `max_line`, or by a stream fault.
+    pub cut: Option<Cut>,
+}
+
+/// Why a [`Line`] is not the whole line that was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Longer than the reader's `max_line`; the rest up to `\n` was skipped.
+    TooLong,
+    /// The stream failed before the line's `\n`.
+    StreamFault,
+}
+
+/// A reader that counts the bytes that pass through it, shareable with a
+/// progress display on another thread.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+enum Source<R: Read> {
+    Plain(BufReader<Counting<R>>),
+    Gzip(Box<MultiGzDecoder<BufReader<Counting<R>>>>),
+}
+
+/// Splits a (possibly gzip-compressed) byte stream into lines.
+///
+/// ```
+/// use logtally_core::read::LineReader;
+/// let mut lines = LineReader::new(&b"one\r\ntwo\nthree"[..]);
+/// let mut seen = Vec::new();
+/// while let Some(line) = lines.next_line().unwrap() {
+///     seen.push((line.number, line.bytes.to_vec()));
+/// }
+/// assert_eq!(seen, vec![(1, b"one\r".to_vec()), (2, b"two".to_vec()), (3, b"three".to_vec())]);
+/// assert!(!lines.is_gzip());
+/// ```
+pub struct LineReader<R: Read> {
+    source: Source<R>,
+    bytes_in: Arc<AtomicU64>,
+    bytes_out: u64,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// Holds a line that spans refills of `buf`.
+    spill: Vec<u8>,
+    max_line: usize,
+    line_no: u64,
+    /// A fault held back while the fragment before it is delivered.
+    pending: Option<ReadError>,
+}
+
+impl<R: Read> LineReader<R> {
+    /// A reader with the default line cap ([`DEFAULT_MAX_LINE`]).
+    pub fn new(inner: R) -> Self {
+        Self::with_max_line(inner, DEFAULT_MAX_LINE)
+    }
+
+    /// A reader that cuts lines longer than `max_line` bytes.
+    pub fn with_max_line(inner: R, max_line: usize) -> Self {
+        let bytes_in = Arc::new(AtomicU64::new(0));
+        let counting = Counting {
+            inner,
+            count: Arc::clone(&bytes_in),
+        };
+        let mut buffered = BufReader::with_capacity(CHUNK, counting);
+        // A read error here surfaces again on the first real read.
+        let is_gzip = matches!(buffered.fill_buf(), Ok(head) if head.starts_with(&GZIP_MAGIC));
+        let source = if is_gzip {
+            Source::Gzip(Box::new(MultiGzDecoder::new(buffered)))
+        } else {
+            Source::Plain(buffered)
+        };
+        LineReader {
+            source,
+            bytes_in,
+            bytes_out: 0,
+            buf: vec![0; CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+            spill: Vec::new(),
+            max_line: max_line.max(1),
+            line_no: 0,
+            pending: None,
+        }
+    }
+
+    /// True when the stream began with the gzip magic bytes.
+    pub fn is_gzip(&self) -> bool {
+        matches!(self.source, Source::Gzip(_))
+    }
+
+    /// Bytes consumed from the underlying reader so far (compressed size).
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in.load(Ordering::Relaxed)
+    }
+
+    /// A live view of [`bytes_in`](Self::bytes_in) for progress reporting.
+    pub fn bytes_in_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.bytes_in)
+    }
+
+    /// Bytes of text produced so far (uncompressed size).
+    pub fn bytes_out(&self) -> u64 {
+        self.bytes_out
+    }
+
+    /// Lines delivered so far.
+    pub fn lines(&self) -> u64 {
+        self.line_no
+    }
+
+    fn refill(&mut self) -> Result<(), ReadError> {
+        let result = match &mut self.source {
+            Source::Plain(r) => r.read(&mut self.buf),
+            Source::Gzip(r) => r.read(&mut self.buf),
+        };
+        match result {
+            Ok(0) => self.eof = true,
+            Ok(n) => {
+                self.bytes_out += n as u64;
+                self.start = 0;
+                self.end = n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                self.eof = true;
+                let line = self.line_no;
+                return Err(match self.source {
+                    Source::Gzip(_) if is_decode_error(&source) => ReadError::Gzip { line, source },
+                    _ => ReadError::Io { line, source },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The next line, `Ok(None)` at the end of the stream.
+    ///
+    /// After an `Err`, the stream is finished: a partial line that was being
+    /// assembled when the fault hit is delivered first if it is non-empty, and
+    /// the error is returned on the following call.
+    pub fn next_line(&mut self) -> Result<Option<Line<'_>>, ReadError> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
+        self.spill.clear();
+        let mut overlong = false;
+        loop {
+            if self.start == self.end {
+                if self.eof {
+                    if self.spill.is_empty() && !overlong {
+                        return Ok(None);
+                    }
+                    self.line_no += 1;
+                    return Ok(Some(Line {
+                        number: self.line_no,
+                        bytes: &self.spill,
+                        cut: overlong.then_some(Cut::TooLong),
+                    }));
+                }
+                if let Err(e) = self.refill() {
+                    if self.spill.is_empty() && !overlong {
+                        return Err(e);
+                    }
+                    // Deliver the fragment now (flagged: it was cut), the error next call.
+                    self.pending = Some(e);
+                    self.line_no += 1;
+                    return Ok(Some(Line {
+                        number: self.line_no,
+                        bytes: &self.spill,
+                        cut: Some(Cut::StreamFault),
+                    }));
+                }
+                continue;
+            }
+            let window = &self.buf[self.start..self.end];
+            match memchr::memchr(b'\n', window) {
+                Some(i) => {
+                    let line_start = self.start;
+                    self.start += i + 1;
+                    self.line_no += 1;
+                    if self.spill.is_empty() && !overlong {
+                        if i > self.max_line {
+                            return Ok(Some(Line {
+                                number: self.line_no,
+                                bytes: &self.buf[line_start..line_start + self.max_line],
+                                cut: Some(Cut::TooLong),
+                            }));
+                        }
+                        return Ok(Some(Line {
+                            number: self.line_no,
+                            bytes: &self.buf[line_start..line_start + i],
+                            cut: None,
+                        }));
+                    }
+                    let room = self.max_line.saturating_sub(self.spill.len());
+                    if i > room {
+                        overlong = true;
+                    }
+                    self.spill
+                        .extend_from_slice(&self.buf[line_start..line_start + i.min(room)]);
+                    return Ok(Some(Line {
+                        number: self.line_no,
+                        bytes: &self.spill,
+                        cut: overlong.then_some(Cut::TooLong),
+                    }));
+                }
+                None => {
+                    let room = self.max_line.saturating_sub(self.spill.len());
+                    if window.len() > room {
+                        overlong = true;
+                    }
+                    let take = window.len().min(room);
+                    self.spill
+                        .extend_from_slice(&self.buf[self.start..self.start + take]);
+                    self.start = self.end;
+                }
+            }
+        }
+    }
+}
+
+/// flate2 reports bad data as `InvalidInput`/`InvalidData` and a cut stream as
+/// `UnexpectedEof`; anything else came from the reader underneath.
+fn is_decode_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn collect<R: Read>(mut r: LineReader<R>) -> (Vec<(Vec<u8>, bool)>, Option<String>) {
+        let mut out = Vec::new();
+        loop {
+            match r.next_line() {
+                Ok(Some(l)) => out.push((l.bytes.to_vec(), l.cut.is_some())),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+    }
+
+    #[test]
+    fn multi_member_gzip_reads_whole() {
+        let mut data = gz(b"a\nb\n");
+        data.extend(gz(b"c\n"));
+        let r = LineReader::new(&data[..]);
+        assert!(r.is_gzip());
+        let (lines, err) = collect(r);
+        assert_eq!(err, None);
+        let texts: Vec<_> = lines.into_iter().map(|l| l.0).collect();
+        assert_eq!(texts, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_flagged_across_refills() {
+        let mut data = vec![b'x'; 200_000];
+        data.push(b'\n');
+        data.extend_from_slice(b"short\n");
+        let (lines, err) = collect(LineReader::with_max_line(&data[..], 1000));
+        assert_eq!(err, None);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].0.len(), 1000);
+        assert!(lines[0].1);
+        assert_eq!(lines[1], (b"short".to_vec(), false));
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_lines_before_the_cut() {
+        let text: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+        let data = gz(text.as_bytes());
+        let cut = &data[..data.len() / 2];
+        let (lines, err) = collect(LineReader::new(cut));
+        let err = err.expect("a truncated stream is an error");
+        assert!(err.contains("corrupt or truncated"), "{err}");
+        assert!(lines.len() > 100);
+        // Every complete line is intact; only the last may be a flagged fragment.
+        for (i, (l, overlong)) in lines.iter().enumerate().take(lines.len() - 1) {
+            assert_eq!(l, format!("line {i}").as_bytes());
+            assert!(!overlong);
+        }
+    }
+
+    #[test]
+    fn empty_input_has_no_lines() {
+        let (lines, err) = collect(LineReader::new(&b""[..]));
+        assert!(lines.is_empty());
+        assert!(err.is_none());
+        let (lines, err) = collect(LineReader::new(&gz(b"")[..]));
+        assert!(lines.is_empty());
+        assert!(err.is_none());
+    }
+}

@@ -1,0 +1,167 @@
+//! Lines -> records: the seed's `format_pat`, widened to what real servers write.
+//!
+//! The seed decodes each line as ASCII (non-ASCII bytes become U+FFFD, one per
+//! byte), `rstrip()`s it and matches its regex at the start. Working on bytes
+//! keeps that one-to-one correspondence, so the same pattern over bytes accepts
+//! exactly the same lines, provided `\s` means Python's white space. Beyond the
+//! seed, the host may be any non-space token (host names, IPv6) and a Common
+//! Log Format line may end after the bytes field.
+
+use regex::bytes::{CaptureLocations, Regex};
+
+/// Python's `str.isspace()` for ASCII, which is what `\s`, `split()` and
+/// `rstrip()` use in the seed: it includes the separators `\x1c`..`\x1f`.
+pub const fn is_py_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ')
+}
+
+/// `line.rstrip()` as the seed applies it before matching.
+///
+/// ```
+/// assert_eq!(logtally_core::record::rstrip(b"GET / \r"), b"GET /");
+/// ```
+pub fn rstrip(line: &[u8]) -> &[u8] {
+    let end = line
+        .iter()
+        .rposition(|&b| !is_py_space(b))
+        .map_or(0, |i| i + 1);
+    &line[..end]
+}
+
+const WS: &str = r"[\t\n\x0B\x0C\r\x1C-\x1F ]";
+const NWS: &str = r"[^\t\n\x0B\x0C\r\x1C-\x1F ]";
+
+/// The seed's `format_pat` with `HOST_ANY` and an optional combined tail.
+fn record_pattern() -> String {
+    format!(
+        concat!(
+            r"(?s-u)\A(?P<host>{n}+){w}+(?P<identity>{n}+){w}+(?P<user>{n}+){w}+",
+            r"\[(?P<time>.+?)\]{w}+",
+            r#""(?P<request>.+?)"{w}+"#,
+            r"(?P<status>[0-9]+){w}+",
+            r"(?P<bytes>{n}+)",
+            r#"(?:{w}+"(?P<referer>.*?)"{w}+"(?P<user_agent>.+?)"|{w}*\z)"#,
+        ),
+        n = NWS,
+        w = WS
+    )
+}
+
+/// An access record: the nine fields of the seed's `Access` named tuple, as
+/// slices of the line. `referer` and `user_agent` are `None` for a Common Log
+/// Format line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessRecord<'a> {
+    /// Client address or host name.
+    pub host: &'a [u8],
+    /// RFC 1413 identity, usually `-`.
+    pub identity: &'a [u8],
+    /// Authenticated user, usually `-`.
+    pub user: &'a [u8],
+    /// The text between `[` and `]`.
+    pub time: &'a [u8],
+    /// The request line between the quotes.
+    pub request: &'a [u8],
+    /// The status code digits.
+    pub status: &'a [u8],
+    /// The response size field (`-` or digits).
+    pub bytes: &'a [u8],
+    /// The referrer, when the line is in Combined Log Format.
+    pub referer: Option<&'a [u8]>,
+    /// The user agent, when the line is in Combined Log Format.
+    pub user_agent: Option<&'a [u8]>,
+}
+
+/// Parses lines into [`AccessRecord`]s, reusing its capture buffers.
+///
+/// ```
+/// use logtally_core::record::RecordParser;
+/// let mut parser = RecordParser::new();
+/// let line = br#"127.0.0.1 - - [17/May/2015:10:05:03 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8""#;
+/// let record = parser.parse(line).unwrap();
+/// assert_eq!(record.request, b"GET /a HTTP/1.1");
+/// assert_eq!(record.user_agent, Some(&b"curl/8"[..]));
+/// assert!(parser.parse(b"not a log line").is_none());
+/// ```
+pub struct RecordParser {
+    regex: Regex,
+    locs: CaptureLocations,
+}
+
+impl Default for RecordParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for RecordParser {
+    fn clone(&self) -> Self {
+        RecordParser {
+            regex: self.regex.clone(),
+            locs: self.regex.capture_locations(),
+        }
+    }
+}
+
+impl RecordParser {
+    /// A parser for Combined and Common Log Format lines.
+    pub fn new() -> Self {
+        let regex = Regex::new(&record_pattern()).expect("the record pattern compiles");
+        let locs = regex.capture_locations();
+        RecordParser { regex, locs }
+    }
+
+    /// The record in `line` (after `rstrip()`), or `None` if it is not one.
+    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Option<AccessRecord<'a>> {
+        let line = rstrip(line);
+        self.regex.captures_read(&mut self.locs, line)?;
+        let locs = &self.locs;
+        let field = |i: usize| locs.get(i).map(|(s, e)| &line[s..e]);
+        Some(AccessRecord {
+            host: field(1)?,
+            identity: field(2)?,
+            user: field(3)?,
+            time: field(4)?,
+            request: field(5)?,
+            status: field(6)?,
+            bytes: field(7)?,
+            referer: field(8),
+            user_agent: field(9),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combined_common_and_ipv6_lines() {
+        let mut p = RecordParser::new();
+        let r = p
+            .parse(br#"::1 - bob [01/Jan/2020:00:00:00 +0100] "GET /x?y HTTP/1.0" 404 - "http://r/" "UA (X11) rest" "#)
+            .unwrap();
+        assert_eq!(r.host, b"::1");
+        assert_eq!(r.user, b"bob");
+        assert_eq!(r.status, b"404");
+        assert_eq!(r.referer, Some(&b"http://r/"[..]));
+        let r = p
+            .parse(b"example.org - - [01/Jan/2020:00:00:00 +0100] \"GET / HTTP/1.0\" 200 12\r")
+            .unwrap();
+        assert_eq!(r.bytes, b"12");
+        assert_eq!(r.referer, None);
+        // A Common line must end after the bytes field.
+        assert!(p
+            .parse(b"h - - [t] \"GET / HTTP/1.0\" 200 12 trailing")
+            .is_none());
+    }
+
+    #[test]
+    fn request_is_the_shortest_that_lets_the_rest_match() {
+        let mut p = RecordParser::new();
+        let r = p
+            .parse(br#"1.2.3.4 - - [t] "GET /a" b" HTTP/1.1" 200 1 "-" "ua""#)
+            .unwrap();
+        assert_eq!(r.request, br#"GET /a" b" HTTP/1.1"#);
+    }
+}

@@ -1,0 +1,233 @@
+//! Tally and merge: counts by key plus the accounting of every line.
+//!
+//! A [`Tally`] is the seed's `Counter` with bookkeeping: for every file, the
+//! lines read equal the lines counted + filtered + malformed. Tallies merge like
+//! `Counter.update` (associative and commutative) and round-trip through JSON,
+//! so partial results from other processes or machines can be merged later.
+
+use std::collections::HashMap;
+
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Line and byte accounting, for one file or many.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Files analysed (failed ones included).
+    pub files: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Lines that became a count.
+    pub counted: u64,
+    /// Well-formed records dropped by a filter.
+    pub filtered: u64,
+    /// Lines that are not a valid record.
+    pub malformed: u64,
+    /// Bytes read from disk (compressed size for `.gz`).
+    pub bytes_in: u64,
+    /// Bytes of text after decompression.
+    pub bytes_out: u64,
+}
+
+impl Totals {
+    /// Adds `other` field by field.
+    pub fn add(&mut self, other: &Totals) {
+        self.files += other.files;
+        self.lines += other.lines;
+        self.counted += other.counted;
+        self.filtered += other.filtered;
+        self.malformed += other.malformed;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+    }
+
+    /// Whether every line read is accounted for.
+    ///
+    /// ```
+    /// let t = logtally_core::tally::Totals { lines: 3, counted: 1, filtered: 1, malformed: 1, ..Default::default() };
+    /// assert!(t.balanced());
+    /// ```
+    pub fn balanced(&self) -> bool {
+        self.lines == self.counted + self.filtered + self.malformed
+    }
+}
+
+/// The accounting of one input file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSummary {
+    /// The file's name as given.
+    pub path: String,
+    /// Lines read.
+    pub lines: u64,
+    /// Lines counted.
+    pub counted: u64,
+    /// Lines filtered out.
+    pub filtered: u64,
+    /// Malformed lines.
+    pub malformed: u64,
+    /// Bytes read from disk.
+    pub bytes_in: u64,
+    /// Bytes of text.
+    pub bytes_out: u64,
+    /// Whether the file was gzip-compressed.
+    pub gzip: bool,
+    /// Whether reading stopped early (its lines before the fault still count).
+    pub failed: bool,
+}
+
+/// Something that went wrong with a file or one of its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The file it concerns.
+    pub path: String,
+    /// The line number, where one applies.
+    pub line: Option<u64>,
+    /// What happened, for a person to read.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path, line, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Counts by key, with the accounting and problems of the files behind them.
+///
+/// ```
+/// use logtally_core::tally::Tally;
+/// let mut a = Tally::default();
+/// a.add_count("/x", 2);
+/// let mut b = Tally::default();
+/// b.add_count("/x", 1);
+/// b.add_count("/y", 1);
+/// a.merge(b);
+/// assert_eq!(a.counts["/x"], 3);
+/// assert_eq!(a.counts.len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Count per key.
+    pub counts: HashMap<String, u64>,
+    /// Accounting over all files.
+    pub totals: Totals,
+    /// One summary per file.
+    pub files: Vec<FileSummary>,
+    /// File errors and malformed-line samples.
+    pub errors: Vec<Problem>,
+}
+
+impl Tally {
+    /// Adds `n` to the count of `key`.
+    pub fn add_count(&mut self, key: &str, n: u64) {
+        match self.counts.get_mut(key) {
+            Some(c) => *c += n,
+            None => {
+                self.counts.insert(key.to_string(), n);
+            }
+        }
+    }
+
+    /// Merges `other` into `self` (the seed's `Counter.update`, plus accounting).
+    pub fn merge(&mut self, other: Tally) {
+        let mut smaller = other.counts;
+        if self.counts.len() < smaller.len() {
+            // Fold the smaller map into the larger one.
+            std::mem::swap(&mut self.counts, &mut smaller);
+        }
+        for (k, n) in smaller {
+            *self.counts.entry(k).or_insert(0) += n;
+        }
+        self.totals.add(&other.totals);
+        self.files.extend(other.files);
+        self.errors.extend(other.errors);
+    }
+
+    /// The counts ordered by count (descending), then key, cut to `limit`.
+    ///
+    /// ```
+    /// use logtally_core::tally::{Limit, Tally};
+    /// let mut t = Tally::default();
+    /// for (k, n) in [("/a", 1), ("/b", 3), ("/c", 3)] { t.add_count(k, n); }
+    /// let top = t.ranked(Limit { top: Some(2), min_count: 1 });
+    /// assert_eq!(top, vec![("/b".to_string(), 3), ("/c".to_string(), 3)]);
+    /// ```
+    pub fn ranked(&self, limit: Limit) -> Vec<(String, u64)> {
+        let mut rows: Vec<(String, u64)> = self
+            .counts
+            .iter()
+            .filter(|(_, &n)| n >= limit.min_count)
+            .map(|(k, &n)| (k.clone(), n))
+            .collect();
+        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if let Some(top) = limit.top {
+            rows.truncate(top);
+        }
+        rows
+    }
+
+    /// The report in logtally's JSON schema, files and problems in a stable order.
+    pub fn report(&self, limit: Limit) -> Report {
+        let mut files = self.files.clone();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut errors = self.errors.clone();
+        errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        Report {
+            counts: RankedCounts(self.ranked(limit)),
+            totals: self.totals,
+            files,
+            errors,
+            partial: false,
+        }
+    }
+}
+
+/// Which counts a report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// At most this many rows (`None`: all).
+    pub top: Option<usize>,
+    /// Only keys counted at least this often.
+    pub min_count: u64,
+}
+
+impl Default for Limit {
+    fn default() -> Self {
+        Limit {
+            top: Some(20),
+            min_count: 1,
+        }
+    }
+}
+
+/// Counts in rank order, serialized as one JSON object in that order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RankedCounts(pub Vec<(String, u64)>);
+
+impl Serialize for RankedCounts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, n) in &self.0 {
+            map.serialize_entry(k, n)?;
+        }
+        map.end()
+    }
+}
+
+/// The result as logtally prints it with `--format json` (and the page exports).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Ranked counts.
+    pub counts: RankedCounts,
+    /// Accounting over all files.
+    pub totals: Totals,
+    /// Per-file accounting, sorted by path.
+    pub files: Vec<FileSummary>,
+    /// Problems, sorted by path and line.
+    pub errors: Vec<Problem>,
+    /// True when the run was interrupted and not every file was read.
+    pub partial: bool,
+}
