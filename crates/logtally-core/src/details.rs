@@ -35,9 +35,7 @@ pub struct Request<'a> {
 /// assert!(split_request(b"  ").is_none());
 /// ```
 pub fn split_request(request: &[u8]) -> Option<Request<'_>> {
-    let mut words = request
-        .split(|&b| is_py_space(b))
-        .filter(|w| !w.is_empty());
+    let mut words = request.split(|&b| is_py_space(b)).filter(|w| !w.is_empty());
     let method = words.next()?;
     let rest: Vec<&[u8]> = words.collect();
     let Some((&protocol, middle)) = rest.split_last() else {
@@ -265,8 +263,22 @@ pub fn url_path<'a>(url: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8],
 
 fn uses_params(scheme: &[u8]) -> bool {
     const USES_PARAMS: [&[u8]; 16] = [
-        b"", b"ftp", b"hdl", b"prospero", b"http", b"imap", b"https", b"shttp", b"rtsp", b"rtsps",
-        b"rtspu", b"sip", b"sips", b"mms", b"sftp", b"tel",
+        b"",
+        b"ftp",
+        b"hdl",
+        b"prospero",
+        b"http",
+        b"imap",
+        b"https",
+        b"shttp",
+        b"rtsp",
+        b"rtsps",
+        b"rtspu",
+        b"sip",
+        b"sips",
+        b"mms",
+        b"sftp",
+        b"tel",
     ];
     USES_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(scheme))
 }
@@ -389,7 +401,10 @@ mod tests {
     #[test]
     fn request_words() {
         let r = split_request(b"GET").unwrap();
-        assert_eq!((r.method, &*r.target, r.protocol), (&b"GET"[..], &b""[..], &b"GET"[..]));
+        assert_eq!(
+            (r.method, &*r.target, r.protocol),
+            (&b"GET"[..], &b""[..], &b"GET"[..])
+        );
         let r = split_request(b"GET /x").unwrap();
         assert_eq!(&*r.target, b"");
         assert_eq!(r.protocol, b"/x");

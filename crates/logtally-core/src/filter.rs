@@ -42,7 +42,10 @@ pub struct PathFilter {
 impl Default for PathFilter {
     fn default() -> Self {
         PathFilter {
-            names: DEFAULT_EXCLUDED_NAMES.iter().map(|s| s.to_string()).collect(),
+            names: DEFAULT_EXCLUDED_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             extensions: DEFAULT_EXCLUDED_EXTENSIONS
                 .iter()
                 .map(|s| s.to_string())

@@ -91,7 +91,15 @@ const PAGES: &[&str] = &[
     "/wp-login.php",
 ];
 
-const QUERIES: &[&str] = &["", "", "", "?q=rust", "?page=2&sort=asc", "#top", "?a=1#frag"];
+const QUERIES: &[&str] = &[
+    "",
+    "",
+    "",
+    "?q=rust",
+    "?page=2&sort=asc",
+    "#top",
+    "?a=1#frag",
+];
 const METHODS: &[&str] = &["GET", "GET", "GET", "GET", "POST", "HEAD", "PUT", "DELETE"];
 const PROTOCOLS: &[&str] = &["HTTP/1.1", "HTTP/1.0", "HTTP/2.0"];
 const STATUSES: &[u16] = &[200, 200, 200, 304, 404, 301, 500, 206, 403];
@@ -134,7 +142,12 @@ const BROKEN: &[&str] = &[
 /// assert_eq!(a, b);
 /// assert_eq!(a.iter().filter(|&&c| c == b'\n').count(), 100);
 /// ```
-pub fn write_lines<W: Write>(out: &mut W, rng: &mut Rng, lines: usize, style: Style) -> io::Result<()> {
+pub fn write_lines<W: Write>(
+    out: &mut W,
+    rng: &mut Rng,
+    lines: usize,
+    style: Style,
+) -> io::Result<()> {
     let wild = style == Style::Wild;
     let mut second = rng.below(86_400 * 28) as u64;
     for _ in 0..lines {
@@ -149,7 +162,13 @@ pub fn write_lines<W: Write>(out: &mut W, rng: &mut Rng, lines: usize, style: St
         let host = match (wild, rng.below(10)) {
             (true, 0) => "crawler.example.net".to_string(),
             (true, 1) => format!("2001:db8::{:x}", rng.below(4096)),
-            _ => format!("{}.{}.{}.{}", 1 + rng.below(223), rng.below(256), rng.below(256), 1 + rng.below(254)),
+            _ => format!(
+                "{}.{}.{}.{}",
+                1 + rng.below(223),
+                rng.below(256),
+                rng.below(256),
+                1 + rng.below(254)
+            ),
         };
         let user = if rng.chance(5) { "alice" } else { "-" };
         let mut path = rng.skewed(PAGES).to_string();
@@ -163,13 +182,22 @@ pub fn write_lines<W: Write>(out: &mut W, rng: &mut Rng, lines: usize, style: St
         let method = rng.skewed(METHODS);
         let protocol = rng.skewed(PROTOCOLS);
         let status = rng.skewed(STATUSES);
-        let size = if rng.chance(10) { "-".to_string() } else { rng.below(200_000).to_string() };
+        let size = if rng.chance(10) {
+            "-".to_string()
+        } else {
+            rng.below(200_000).to_string()
+        };
         write!(
             out,
             "{host} - {user} [{day:02}/{month}/2015:{h:02}:{m:02}:{s:02} +0000] \"{method} {path}{query} {protocol}\" {status} {size}"
         )?;
         if !(wild && rng.chance(5)) {
-            write!(out, " \"{}\" \"{}\"", rng.skewed(REFERRERS), rng.skewed(AGENTS))?;
+            write!(
+                out,
+                " \"{}\" \"{}\"",
+                rng.skewed(REFERRERS),
+                rng.skewed(AGENTS)
+            )?;
         }
         if wild && rng.chance(5) {
             out.write_all(b"\r")?;
@@ -181,7 +209,13 @@ pub fn write_lines<W: Write>(out: &mut W, rng: &mut Rng, lines: usize, style: St
 
 /// Writes `files` gzip files of `lines` lines each into `dir`, named
 /// `access-NN.log.gz`, and returns their paths.
-pub fn write_corpus(dir: &Path, files: usize, lines: usize, seed: u64, style: Style) -> io::Result<Vec<PathBuf>> {
+pub fn write_corpus(
+    dir: &Path,
+    files: usize,
+    lines: usize,
+    seed: u64,
+    style: Style,
+) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut rng = Rng::new(seed);
     (0..files)

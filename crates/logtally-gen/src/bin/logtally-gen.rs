@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         }
     };
     let result = (|| -> Result<Vec<PathBuf>, String> {
-        let seed = args.get(3).map_or(Ok(1), |s| s.parse::<u64>().map_err(|e| e.to_string()))?;
+        let seed = args
+            .get(3)
+            .map_or(Ok(1), |s| s.parse::<u64>().map_err(|e| e.to_string()))?;
         logtally_gen::write_corpus(dir.as_ref(), parse(files)?, parse(lines)?, seed, style)
             .map_err(|e| format!("{dir}: {e}"))
     })();

@@ -1,0 +1,325 @@
+//! Both ends of a worker: the process that serves tasks ([`init`]), and the
+//! parent's slot thread that feeds it, notices its death and replaces it.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::protocol::{self, FromWorker, ToWorker};
+use crate::{is_terminated, next_job, Config, PoolError, Shared};
+
+const FD_VAR: &str = "PROCPOOL_WORKER_FD";
+/// How long a new worker has to say hello before the pool gives up on it.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Call first thing in `main`. In the parent it returns at once; in a worker
+/// process started by a [`Pool`](crate::Pool) it serves tasks until the pool
+/// lets it go, then exits the process.
+///
+/// ```
+/// fn main() {
+///     procpool::init(); // a worker never gets past this line
+///     // ... the program proper, which may create pools ...
+/// }
+/// # main();
+/// ```
+pub fn init() {
+    let Some(fd) = std::env::var(FD_VAR)
+        .ok()
+        .and_then(|v| v.parse::<RawFd>().ok())
+    else {
+        return;
+    };
+    std::env::remove_var(FD_VAR);
+    // SAFETY: the parent passed this descriptor to us for our sole use.
+    let stream = unsafe { UnixStream::from_raw_fd(fd) };
+    let code = match serve(stream) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    };
+    std::process::exit(code);
+}
+
+fn serve(mut stream: UnixStream) -> io::Result<()> {
+    // The parent decides when work stops (Ctrl-C reaches the whole process group).
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+    // Panic messages travel back to the parent instead of being printed here.
+    std::panic::set_hook(Box::new(|_| {}));
+    protocol::send(
+        &mut stream,
+        &FromWorker::Hello {
+            pid: std::process::id(),
+        },
+    )?;
+    while let Some(message) = protocol::receive::<_, ToWorker>(&mut stream)? {
+        match message {
+            ToWorker::Init(None) => protocol::send(&mut stream, &FromWorker::InitDone(Ok(())))?,
+            ToWorker::Init(Some((call, arg))) => {
+                let outcome = call_guarded(call, &arg).map(drop);
+                protocol::send(&mut stream, &FromWorker::InitDone(outcome))?;
+            }
+            ToWorker::Run { call, args } => {
+                let results = args.iter().map(|arg| call_guarded(call, arg)).collect();
+                protocol::send(&mut stream, &FromWorker::Done(results))?;
+            }
+            ToWorker::Exit => break,
+        }
+    }
+    Ok(())
+}
+
+fn call_guarded(call: protocol::CallId, arg: &[u8]) -> Result<Vec<u8>, String> {
+    // SAFETY: `call` was made by the parent, which runs this same executable.
+    let trampoline = unsafe { protocol::trampoline_at(call) };
+    match std::panic::catch_unwind(|| trampoline(arg)) {
+        Ok(result) => result,
+        Err(payload) => Err(panic_message(payload.as_ref())),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panicked: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panicked: {s}")
+    } else {
+        "panicked".to_string()
+    }
+}
+
+/// The parent's handle on one worker process.
+pub(crate) struct Worker {
+    child: Child,
+    stream: UnixStream,
+    pub(crate) pid: u32,
+    /// Set when the initializer panicked in this worker.
+    init_error: Option<String>,
+}
+
+impl Worker {
+    /// Starts a worker and runs the initializer in it.
+    pub(crate) fn spawn(config: &Config) -> Result<Worker, String> {
+        let (mut ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        let mut command = worker_command();
+        let their_fd = theirs.as_raw_fd();
+        let parent = std::process::id();
+        command
+            .args(&config.worker_args)
+            .env(FD_VAR, their_fd.to_string())
+            .stdin(Stdio::null());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                let flags = libc::fcntl(their_fd, libc::F_GETFD);
+                if flags < 0 || libc::fcntl(their_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
+                // If the parent dies for any reason, so does the worker: no orphans.
+                #[cfg(target_os = "linux")]
+                {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    if libc::getppid() as u32 != parent {
+                        libc::_exit(1);
+                    }
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().map_err(|e| format!("spawn: {e}"))?;
+        drop(theirs);
+        let pid = child.id();
+        let mut worker = Worker {
+            child,
+            stream: ours.try_clone().map_err(|e| e.to_string())?,
+            pid,
+            init_error: None,
+        };
+        let handshake = (|| -> io::Result<Result<(), String>> {
+            ours.set_read_timeout(Some(HELLO_TIMEOUT))?;
+            match protocol::receive::<_, FromWorker>(&mut ours)? {
+                Some(FromWorker::Hello { .. }) => {}
+                _ => return Err(io::Error::other("no hello")),
+            }
+            ours.set_read_timeout(None)?;
+            protocol::send(&mut ours, &ToWorker::Init(config.initializer.clone()))?;
+            match protocol::receive::<_, FromWorker>(&mut ours)? {
+                Some(FromWorker::InitDone(outcome)) => Ok(outcome),
+                _ => Err(io::Error::other("no answer to init")),
+            }
+        })();
+        match handshake {
+            Ok(Ok(())) => Ok(worker),
+            Ok(Err(message)) => {
+                worker.init_error = Some(message);
+                Ok(worker)
+            }
+            Err(e) => {
+                let _ = worker.child.kill();
+                let how = describe(worker.child.wait());
+                Err(format!(
+                    "worker {pid} {how} before it was ready ({e}); does the program call procpool::init() first thing in main?"
+                ))
+            }
+        }
+    }
+
+    /// Runs one chunk; `Err` if the worker died meanwhile.
+    fn run(
+        &mut self,
+        call: protocol::CallId,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<Result<Vec<u8>, String>>, ()> {
+        let message = ToWorker::Run {
+            call,
+            args: args.to_vec(),
+        };
+        protocol::send(&mut self.stream, &message).map_err(drop)?;
+        match protocol::receive::<_, FromWorker>(&mut self.stream) {
+            Ok(Some(FromWorker::Done(results))) if results.len() == args.len() => Ok(results),
+            _ => Err(()),
+        }
+    }
+
+    /// Asks the worker to exit and reaps it.
+    fn finish(mut self) {
+        let _ = protocol::send(&mut self.stream, &ToWorker::Exit);
+        let _ = self.child.wait();
+    }
+
+    /// Reaps a worker that stopped answering, and says how it ended.
+    fn reap(mut self) -> String {
+        // It may be alive but broken (it closed its end): make sure it ends.
+        if let Ok(None) = self.child.try_wait() {
+            std::thread::sleep(Duration::from_millis(20));
+            if let Ok(None) = self.child.try_wait() {
+                let _ = self.child.kill();
+            }
+        }
+        describe(self.child.wait())
+    }
+}
+
+fn worker_command() -> Command {
+    // /proc/self/exe is this very executable, even if the file was replaced since.
+    let exe = if cfg!(target_os = "linux") {
+        std::path::PathBuf::from("/proc/self/exe")
+    } else {
+        std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into())
+    };
+    let mut command = Command::new(exe);
+    if let Some(arg0) = std::env::args_os().next() {
+        command.arg0(arg0);
+    }
+    command
+}
+
+fn describe(status: io::Result<std::process::ExitStatus>) -> String {
+    match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => format!("exited with status {code}"),
+            (None, Some(sig)) => format!("was killed by signal {sig} ({})", signal_name(sig)),
+            _ => "ended".to_string(),
+        },
+        Err(e) => format!("could not be waited for ({e})"),
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGBUS => "SIGBUS",
+        _ => "signal",
+    }
+}
+
+fn set_pid(shared: &Shared, slot: usize, pid: Option<u32>) {
+    shared.pids.lock().unwrap()[slot] = pid;
+}
+
+/// The life of one slot of the pool: feed its worker jobs, replace it when it
+/// dies or has done `max_tasks_per_child` jobs, until the pool closes.
+pub(crate) fn run_slot(shared: &Shared, slot: usize, first: Worker) {
+    let mut next_worker = Some(first);
+    loop {
+        let mut worker = match next_worker.take() {
+            Some(w) => w,
+            None if is_terminated(shared) => return,
+            None => match Worker::spawn(&shared.config) {
+                Ok(w) => w,
+                Err(message) => {
+                    // No worker: fail the next job rather than leave it waiting forever.
+                    match next_job(shared) {
+                        Some(job) => job.fail_all(|_| PoolError::Spawn(message.clone())),
+                        None => return,
+                    }
+                    continue;
+                }
+            },
+        };
+        set_pid(shared, slot, Some(worker.pid));
+        if let Some(message) = worker.init_error.take() {
+            worker.finish();
+            set_pid(shared, slot, None);
+            match next_job(shared) {
+                Some(job) => job.fail_all(|index| PoolError::Initializer {
+                    index,
+                    message: message.clone(),
+                }),
+                None => return,
+            }
+            continue;
+        }
+        let mut jobs_done = 0;
+        loop {
+            let Some(job) = next_job(shared) else {
+                worker.finish();
+                set_pid(shared, slot, None);
+                return;
+            };
+            match worker.run(job.call, &job.args) {
+                Ok(results) => {
+                    for (i, result) in results.into_iter().enumerate() {
+                        let index = job.first_index + i;
+                        let result = result.map_err(|message| PoolError::Task { index, message });
+                        let _ = job.sink.send((index, result));
+                    }
+                }
+                Err(()) => {
+                    let pid = worker.pid;
+                    let how = worker.reap();
+                    set_pid(shared, slot, None);
+                    if is_terminated(shared) {
+                        job.fail_all(|index| PoolError::Terminated { index });
+                    } else {
+                        job.fail_all(|index| PoolError::WorkerDied {
+                            index,
+                            pid,
+                            how: how.clone(),
+                        });
+                    }
+                    break;
+                }
+            }
+            jobs_done += 1;
+            if shared
+                .config
+                .max_tasks_per_child
+                .is_some_and(|max| jobs_done >= max)
+            {
+                worker.finish();
+                set_pid(shared, slot, None);
+                break;
+            }
+        }
+    }
+}
