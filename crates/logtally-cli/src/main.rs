@@ -1,3 +1,249 @@
-fn main() {
-    println!("Hello, world!");
+//! `logtally`: tally web-server access logs (`.gz` and plain) on every core.
+
+mod engine;
+mod inputs;
+mod output;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use logtally_core::read::DEFAULT_MAX_LINE;
+use logtally_core::{failed_file, GroupBy, Limit, Options, PathFilter, PrefixFilter, Tally};
+
+use engine::{Engine, FileTask, INTERRUPTED};
+use inputs::Input;
+use output::Format;
+
+/// Tally web-server access logs (Common/Combined Log Format, .gz or plain) in parallel.
+///
+/// Counts requests by path (or another key) over many files at once, the way the
+/// classic map-reduce over gzipped logs with a process pool does, and accounts for
+/// every line read: counted, filtered or malformed.
+#[derive(Debug, Parser)]
+#[command(name = "logtally", version, after_help = AFTER_HELP)]
+struct Cli {
+    /// Log files, directories (their *.gz and *.log files) or quoted glob patterns.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+
+    /// process: p worker processes + this parent (a multiprocessing.Pool); thread: a
+    /// rayon thread pool; serial: one file after another.
+    #[arg(long, value_enum, default_value_t = Engine::Process)]
+    engine: Engine,
+
+    /// Workers to run (default: available cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+
+    /// Keep only paths below this prefix (e.g. /book/: first segment "book" and at least one more).
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<String>,
+
+    /// What to count.
+    #[arg(long, value_name = "KEY", default_value = "path",
+          value_parser = PossibleValuesParser::new(GroupBy::ALL.map(GroupBy::name)).map(|s| s.parse::<GroupBy>().expect("listed")))]
+    by: GroupBy,
+
+    /// Show the N most frequent keys.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    top: usize,
+
+    /// Show every key (overrides --top).
+    #[arg(long)]
+    all: bool,
+
+    /// Show only keys counted at least N times.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    min_count: u64,
+
+    /// Count every path: no favicon.ico/robots.txt/.png/.js/.css/... filter.
+    #[arg(long)]
+    no_path_filter: bool,
+
+    /// Also drop paths with this segment (repeatable).
+    #[arg(long, value_name = "NAME")]
+    exclude_name: Vec<String>,
+
+    /// Also drop paths whose last segment ends with this (repeatable), e.g. .gif
+    #[arg(long, value_name = "EXT")]
+    exclude_ext: Vec<String>,
+
+    /// Output format (default: table on a terminal, tsv otherwise).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// No progress bar and no notices about malformed lines.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Lines longer than this many bytes count as malformed.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE)]
+    max_line: usize,
+}
+
+const AFTER_HELP: &str = "\
+Exit status: 0 when every file was read, 1 when some could not be (the others are
+still counted and the failures named), 2 for a usage error, 130 when interrupted
+(a partial result is printed, marked partial).
+
+Examples:
+  logtally --prefix /book/ logs/
+  logtally --by status --format json 'logs/access-*.gz'
+  logtally --engine thread -j 8 --all --format csv -o paths.csv logs/";
+
+fn main() -> ExitCode {
+    procpool::init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("logtally: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    if INTERRUPTED.swap(true, Ordering::SeqCst) {
+        // A second interrupt: stop now (workers die with us: PR_SET_PDEATHSIG).
+        unsafe { libc::_exit(130) };
+    }
+}
+
+fn install_signal_handlers() {
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+fn options(cli: &Cli) -> Options {
+    let path_filter = (!cli.no_path_filter).then(|| {
+        let mut filter = PathFilter::default();
+        filter.names.extend(cli.exclude_name.iter().cloned());
+        filter.extensions.extend(cli.exclude_ext.iter().cloned());
+        filter
+    });
+    Options {
+        group_by: cli.by,
+        path_filter,
+        prefix: cli.prefix.as_deref().map(PrefixFilter::new),
+        max_line: cli.max_line,
+        ..Options::default()
+    }
+}
+
+fn progress_bar(total_bytes: u64, files: usize, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total_bytes);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar.set_message(format!("0/{files} files"));
+    bar
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    install_signal_handlers();
+    let started = Instant::now();
+    let mut total = Tally::default();
+    let mut tasks = Vec::new();
+    let options = options(&cli);
+    for input in inputs::expand(&cli.paths) {
+        match input {
+            Input::File(path) => tasks.push(FileTask {
+                path,
+                options: options.clone(),
+            }),
+            Input::Unusable { path, reason } => total.merge(failed_file(&path, &reason)),
+        }
+    }
+    let bytes: Vec<u64> = tasks
+        .iter()
+        .map(|t| std::fs::metadata(&t.path).map_or(0, |m| m.len()))
+        .collect();
+    let files = tasks.len();
+    let bar = progress_bar(bytes.iter().sum(), files, cli.quiet);
+    let jobs = cli.jobs.unwrap_or_else(procpool::available_cores).max(1);
+    let mut finished = 0;
+    let complete = engine::run(cli.engine, jobs, tasks, |tally| {
+        finished += 1;
+        bar.inc(tally.totals.bytes_in);
+        bar.set_message(format!("{finished}/{files} files"));
+        total.merge(tally);
+    })
+    .context("the engine could not start")?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+
+    let limit = Limit {
+        top: (!cli.all).then_some(cli.top),
+        min_count: cli.min_count,
+    };
+    let mut report = total.report(limit);
+    report.partial = !complete;
+    let format = cli
+        .format
+        .unwrap_or(if std::io::stdout().is_terminal() && cli.output.is_none() {
+            Format::Table
+        } else {
+            Format::Tsv
+        });
+    let text = output::render(&report, cli.by, format, seconds);
+    match &cli.output {
+        Some(path) => output::write_atomically(path, &text)?,
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e).context("cannot write to standard output");
+                }
+            }
+        }
+    }
+
+    let mut failed = false;
+    for file in &report.files {
+        if file.failed {
+            failed = true;
+        }
+        if file.malformed > 0 && !cli.quiet {
+            eprintln!(
+                "logtally: {}: {} malformed line(s)",
+                file.path, file.malformed
+            );
+        }
+    }
+    for problem in &report.errors {
+        if problem.line.is_none() || !cli.quiet {
+            eprintln!("logtally: {problem}");
+        }
+    }
+    if report.partial {
+        eprintln!("logtally: interrupted: the result is partial ({finished} of {files} files)");
+        return Ok(ExitCode::from(130));
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,0 +1,425 @@
+//! The `logtally` binary end to end: counts against the seed program (the
+//! oracle), engines against each other, and failures named.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn logtally() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_logtally"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn sample() -> String {
+    repo()
+        .join("samples/apache_logs.gz")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `../shared` beside the checkout, as CI has it (LOGTALLY_SHARED overrides).
+fn reference_py() -> PathBuf {
+    let shared = std::env::var_os("LOGTALLY_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"));
+    let script = shared.join("tools/reference.py");
+    assert!(
+        script.is_file(),
+        "the oracle {} is missing: CI runs with ../shared beside the checkout",
+        script.display()
+    );
+    script
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("the command runs")
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn counts(v: &Value) -> BTreeMap<String, u64> {
+    v["counts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect()
+}
+
+/// The seed program's counts for `files` (`--any-host`; `--all-paths` unless a book run).
+fn reference(files: &[String], all_paths: bool) -> BTreeMap<String, u64> {
+    let mut cmd = Command::new("python3");
+    cmd.arg(reference_py())
+        .args(["--pool", "serial", "--any-host"]);
+    if all_paths {
+        cmd.arg("--all-paths");
+    }
+    let out = run(cmd.args(files));
+    assert!(
+        out.status.success(),
+        "reference.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    counts(&serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn corpus(
+    name: &str,
+    files: usize,
+    lines: usize,
+    seed: u64,
+    style: logtally_gen::Style,
+) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    logtally_gen::write_corpus(&dir, files, lines, seed, style)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn tally_json(engine: &str, extra: &[&str], files: &[String]) -> Value {
+    let out = run(logtally()
+        .args([
+            "--engine", engine, "-j", "2", "--all", "--format", "json", "-q",
+        ])
+        .args(extra)
+        .args(files));
+    assert!(
+        out.status.success(),
+        "{engine} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out)
+}
+
+fn assert_balanced(v: &Value) {
+    let t = &v["totals"];
+    let n = |k: &str| t[k].as_u64().unwrap();
+    assert_eq!(
+        n("lines"),
+        n("counted") + n("filtered") + n("malformed"),
+        "{t}"
+    );
+    for f in v["files"].as_array().unwrap() {
+        let n = |k: &str| f[k].as_u64().unwrap();
+        assert_eq!(
+            n("lines"),
+            n("counted") + n("filtered") + n("malformed"),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn apache_sample_matches_the_seed_program_exactly() {
+    let files = vec![sample()];
+    let ours = tally_json("serial", &[], &files);
+    let fixture: BTreeMap<String, u64> = serde_json::from_str(
+        &std::fs::read_to_string(
+            repo().join("crates/logtally-cli/tests/fixtures/apache_logs.reference.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(counts(&ours), fixture);
+    assert_eq!(counts(&ours), reference(&files, true));
+    assert_eq!(ours["totals"]["lines"], 10_000);
+    assert_eq!(ours["totals"]["counted"], 4396);
+    assert_eq!(ours["totals"]["filtered"], 5603);
+    assert_eq!(ours["totals"]["malformed"], 1);
+    assert_eq!(ours["errors"][0]["line"], 8899);
+    assert_balanced(&ours);
+}
+
+#[test]
+fn generated_corpus_matches_the_seed_program_with_and_without_the_book_filter() {
+    let files = corpus("oracle", 5, 4000, 42, logtally_gen::Style::Oracle);
+    let all = tally_json("serial", &[], &files);
+    assert_eq!(counts(&all), reference(&files, true));
+    let book = tally_json("serial", &["--prefix", "/book/"], &files);
+    let expected = reference(&files, false);
+    assert!(expected.len() > 10, "the corpus exercises the book filter");
+    assert_eq!(counts(&book), expected);
+    assert_eq!(all["totals"]["files"], 5);
+    assert_eq!(all["totals"]["lines"], 20_000);
+    assert!(
+        all["totals"]["malformed"].as_u64().unwrap() > 100,
+        "the corpus has malformed lines"
+    );
+    assert_balanced(&all);
+    assert_balanced(&book);
+}
+
+#[test]
+fn engines_give_identical_json() {
+    let mut files = corpus("wild", 6, 3000, 7, logtally_gen::Style::Wild);
+    files.push(sample());
+    for extra in [
+        &[][..],
+        &["--by", "status"][..],
+        &["--by", "hour", "--prefix", "/book/"][..],
+        &["--by", "referrer-host"][..],
+        &["--by", "agent-product"][..],
+    ] {
+        let serial = tally_json("serial", extra, &files);
+        assert_eq!(
+            tally_json("thread", extra, &files),
+            serial,
+            "thread = serial for {extra:?}"
+        );
+        assert_eq!(
+            tally_json("process", extra, &files),
+            serial,
+            "process = serial for {extra:?}"
+        );
+        assert_balanced(&serial);
+    }
+}
+
+#[test]
+fn wild_lines_are_counted_beyond_the_seed() {
+    // Common Log Format lines, host names and IPv6 hosts count; the seed drops them.
+    let files = corpus("wild-vs-seed", 2, 3000, 3, logtally_gen::Style::Wild);
+    let ours = tally_json("serial", &[], &files);
+    let seed: u64 = reference(&files, true).values().sum();
+    assert!(ours["totals"]["counted"].as_u64().unwrap() > seed);
+    assert_balanced(&ours);
+}
+
+#[test]
+fn other_keys_and_limits() {
+    let files = vec![sample()];
+    let status = tally_json("serial", &["--by", "status"], &files);
+    // Checked with the seed's own functions: Counter(d.access.status for d in path_filter(...)).
+    assert_eq!(status["counts"]["200"], 3813);
+    assert_eq!(status["totals"]["counted"], 4396);
+    let top = run(logtally()
+        .args(["--top", "3", "--format", "csv", "--engine", "serial"])
+        .arg(sample()));
+    assert_eq!(
+        String::from_utf8(top.stdout).unwrap(),
+        "path,count\n/blog/tags/puppet,489\n/projects/xdotool/,224\n/projects/xdotool/xdotool.xhtml,154\n"
+    );
+    let min = tally_json("serial", &["--min-count", "100"], &files);
+    assert_eq!(counts(&min).len(), 3);
+    let unfiltered = tally_json("serial", &["--no-path-filter"], &files);
+    assert_eq!(unfiltered["totals"]["filtered"], 0);
+    let png = tally_json(
+        "serial",
+        &["--exclude-ext", ".jar", "--exclude-name", "xdotool"],
+        &files,
+    );
+    assert!(counts(&png)
+        .keys()
+        .all(|k| !k.ends_with(".jar") && !k.contains("/xdotool/")));
+}
+
+#[test]
+fn directories_and_glob_patterns_expand() {
+    let files = corpus("expand", 3, 200, 11, logtally_gen::Style::Oracle);
+    let dir = Path::new(&files[0])
+        .parent()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let by_dir = tally_json("serial", &[], &[dir.clone()]);
+    assert_eq!(by_dir["totals"]["files"], 3);
+    let by_glob = tally_json("serial", &[], &[format!("{dir}/access-0[01].log.gz")]);
+    assert_eq!(by_glob["totals"]["files"], 2);
+    assert_eq!(tally_json("serial", &[], &files), by_dir);
+}
+
+#[test]
+fn missing_and_broken_files_are_named_and_the_rest_still_counted() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("broken");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let gz = std::fs::read(sample()).unwrap();
+    let cut = dir.join("cut.log.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let missing = dir.join("missing.log.gz").to_string_lossy().into_owned();
+    for engine in ["serial", "thread", "process"] {
+        let out = run(logtally()
+            .args(["--engine", engine, "--all", "--format", "json", "-q"])
+            .arg(sample())
+            .arg(&cut)
+            .arg(&missing));
+        assert_eq!(out.status.code(), Some(1), "{engine}");
+        let v = json_of(&out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{missing}: No such file or directory")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("cut.log.gz: after line"), "{stderr}");
+        assert!(
+            stderr.contains("gzip stream is corrupt or truncated"),
+            "{stderr}"
+        );
+        let files = v["files"].as_array().unwrap();
+        assert_eq!(files.len(), 3);
+        let cut_summary = files
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with("cut.log.gz"))
+            .unwrap();
+        assert_eq!(cut_summary["failed"], true);
+        let cut_lines = cut_summary["lines"].as_u64().unwrap();
+        assert!(
+            cut_lines > 3000 && cut_lines < 10_000,
+            "lines before the cut are kept: {cut_lines}"
+        );
+        assert_eq!(v["totals"]["lines"].as_u64().unwrap(), 10_000 + cut_lines);
+        assert_balanced(&v);
+    }
+}
+
+#[test]
+fn a_crashed_worker_fails_only_its_file() {
+    let files = corpus("crash", 3, 300, 5, logtally_gen::Style::Oracle);
+    let out = run(logtally()
+        .env("LOGTALLY_FAULT_ABORT_ON", "access-01")
+        .args([
+            "--engine", "process", "-j", "2", "--all", "--format", "json", "-q",
+        ])
+        .args(&files));
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("access-01.log.gz: task 1 lost: worker process"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SIGABRT"), "{stderr}");
+    let expected = tally_json("serial", &[], &[files[0].clone(), files[2].clone()]);
+    assert_eq!(v["counts"], expected["counts"]);
+    assert_eq!(v["totals"]["files"], 3);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&mut logtally()).status.code(), Some(2));
+    assert_eq!(
+        run(logtally().args(["--by", "colour", "x"])).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(logtally().args(["--engine", "gpu", "x"])).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn output_file_is_written_whole_or_not_at_all() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("output");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("out.json");
+    let out = run(logtally()
+        .args(["--engine", "serial", "--format", "json", "-q", "-o"])
+        .arg(&target)
+        .arg(sample()));
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(v["totals"]["lines"], 10_000);
+    let bad = dir.join("no-such-dir/out.json");
+    let out = run(logtally()
+        .args(["--engine", "serial", "-q", "-o"])
+        .arg(&bad)
+        .arg(sample()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write"));
+    assert!(!bad.exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temporary file is left behind"
+    );
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut kids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{child}/status")) {
+            if status.lines().any(|l| l == format!("PPid:\t{pid}")) {
+                kids.push(child);
+            }
+        }
+    }
+    kids
+}
+
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.contains(") Z "),
+        Err(_) => true,
+    }
+}
+
+#[test]
+fn interrupting_the_cli_leaves_no_worker_and_prints_a_partial_result() {
+    // FIFOs never deliver, so the workers are busy for as long as the test wants.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interrupt");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifos: Vec<PathBuf> = (0..2).map(|i| dir.join(format!("stuck-{i}.log"))).collect();
+    for f in &fifos {
+        let c = std::ffi::CString::new(f.to_string_lossy().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let child = logtally()
+            .args(["--engine", "process", "-j", "2", "--format", "json", "-q"])
+            .arg(sample())
+            .args(&fifos)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut workers = Vec::new();
+        while workers.len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            workers = children_of(child.id());
+        }
+        assert_eq!(workers.len(), 2, "two workers started");
+        std::thread::sleep(Duration::from_millis(300));
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "signal {signal}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json_of(&out);
+        assert_eq!(v["partial"], true);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !workers.iter().all(|&w| gone(w)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for w in &workers {
+            assert!(gone(*w), "worker {w} is gone after signal {signal}");
+        }
+    }
+}
