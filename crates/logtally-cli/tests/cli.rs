@@ -238,7 +238,7 @@ fn directories_and_glob_patterns_expand() {
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    let by_dir = tally_json("serial", &[], &[dir.clone()]);
+    let by_dir = tally_json("serial", &[], std::slice::from_ref(&dir));
     assert_eq!(by_dir["totals"]["files"], 3);
     let by_glob = tally_json("serial", &[], &[format!("{dir}/access-0[01].log.gz")]);
     assert_eq!(by_glob["totals"]["files"], 2);

@@ -666,9 +666,12 @@ impl<R: DeserializeOwned> Iterator for IMapUnordered<R> {
     }
 }
 
+/// The slot an async result is published in, and the signal that it was.
+type ResultSlot<R> = (Mutex<Option<Result<R, PoolError>>>, Condvar);
+
 /// The handle of [`Pool::apply_async`] and [`Pool::map_async`].
 pub struct AsyncResult<R> {
-    state: Arc<(Mutex<Option<Result<R, PoolError>>>, Condvar)>,
+    state: Arc<ResultSlot<R>>,
 }
 
 impl<R> Clone for AsyncResult<R> {
