@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use logtally_core::parallel::analyze_parallel;
 use logtally_core::{failed_file, Analyzer, Options, Tally};
 use serde::{Deserialize, Serialize};
 
@@ -32,13 +33,10 @@ pub fn analyze_file(task: FileTask) -> Tally {
             std::process::abort();
         }
     }
-    let file = match File::open(&task.path) {
+    let file = match open(&task.path) {
         Ok(f) => f,
-        Err(e) => return failed_file(&task.path, &io_reason(&e)),
+        Err(failed) => return failed,
     };
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return failed_file(&task.path, "is a directory");
-    }
     ANALYZER.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.as_ref().is_none_or(|a| *a.options() != task.options) {
@@ -46,6 +44,15 @@ pub fn analyze_file(task: FileTask) -> Tally {
         }
         cell.as_mut().expect("set above").analyze(&task.path, file)
     })
+}
+
+/// Opens an input, or says why it cannot be read as a tally of its failure.
+fn open(path: &str) -> Result<File, Tally> {
+    let file = File::open(path).map_err(|e| failed_file(path, &io_reason(&e)))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(failed_file(path, "is a directory"));
+    }
+    Ok(file)
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -93,12 +100,23 @@ pub fn run(
             let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
             let (tx, rx) = mpsc::channel();
             let total = tasks.len();
+            let Some(options) = tasks.first().map(|t| t.options.clone()) else {
+                return Ok(true);
+            };
+            let analyzer = Analyzer::new(options);
+            // Files in parallel, and blocks of each file in parallel too, so
+            // that one big file also uses every thread.
             pool.spawn(move || {
                 use rayon::prelude::*;
                 tasks.into_par_iter().for_each_with(tx, |tx, task| {
-                    if !INTERRUPTED.load(Ordering::Relaxed) {
-                        let _ = tx.send(analyze_file(task));
+                    if INTERRUPTED.load(Ordering::Relaxed) {
+                        return;
                     }
+                    let tally = match open(&task.path) {
+                        Ok(file) => analyze_parallel(&analyzer, &task.path, file, 2 * jobs),
+                        Err(failed) => failed,
+                    };
+                    let _ = tx.send(tally);
                 });
             });
             collect(rx, total, done)

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::details::{parse_agent, parse_time, split_request, url_path, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
-use crate::read::{Cut, LineReader, DEFAULT_MAX_LINE};
+use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
 use crate::record::{AccessRecord, RecordParser};
 use crate::tally::{FileSummary, Problem, Tally};
 
@@ -245,78 +245,177 @@ impl Analyzer {
         Outcome::Counted(key)
     }
 
-    /// Analyses one stream (gzip or plain) named `name` into a [`Tally`].
-    ///
-    /// A read fault ends the stream: the lines before it stay counted, the file
-    /// is marked failed and the fault is listed with its line number.
-    pub fn analyze<R: Read>(&mut self, name: &str, reader: R) -> Tally {
-        let mut lines = LineReader::with_max_line(reader, self.options.max_line);
-        let mut counts: HashMap<Vec<u8>, u64> = HashMap::new();
-        let mut summary = FileSummary {
-            path: name.to_string(),
-            gzip: lines.is_gzip(),
-            ..FileSummary::default()
+    /// Classifies one line and records the outcome in `partial`.
+    pub fn add_line(&mut self, partial: &mut Partial, line: Line<'_>) {
+        partial.lines += 1;
+        let outcome = match line.cut {
+            Some(Cut::TooLong) => Outcome::Malformed(Malformed::TooLong),
+            Some(Cut::StreamFault) => Outcome::Malformed(Malformed::Incomplete),
+            None => self.classify(line.bytes),
         };
-        let mut errors = Vec::new();
-        loop {
-            let line = match lines.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(e) => {
-                    summary.failed = true;
-                    errors.push(Problem {
-                        path: name.to_string(),
-                        line: None,
-                        message: e.to_string(),
-                    });
-                    break;
-                }
-            };
-            summary.lines += 1;
-            let outcome = match line.cut {
-                Some(Cut::TooLong) => Outcome::Malformed(Malformed::TooLong),
-                Some(Cut::StreamFault) => Outcome::Malformed(Malformed::Incomplete),
-                None => self.classify(line.bytes),
-            };
-            match outcome {
-                Outcome::Counted(key) => {
-                    summary.counted += 1;
-                    match counts.get_mut(&*key) {
-                        Some(n) => *n += 1,
-                        None => {
-                            counts.insert(key.into_owned(), 1);
-                        }
-                    }
-                }
-                Outcome::Filtered => summary.filtered += 1,
-                Outcome::Malformed(why) => {
-                    summary.malformed += 1;
-                    if (summary.malformed as usize) <= self.options.malformed_samples {
-                        errors.push(Problem {
-                            path: name.to_string(),
-                            line: Some(line.number),
-                            message: format!("{why}: {}", excerpt(line.bytes)),
-                        });
+        match outcome {
+            Outcome::Counted(key) => {
+                partial.counted += 1;
+                match partial.counts.get_mut(&*key) {
+                    Some(n) => *n += 1,
+                    None => {
+                        partial.counts.insert(key.into_owned(), 1);
                     }
                 }
             }
+            Outcome::Filtered => partial.filtered += 1,
+            Outcome::Malformed(why) => {
+                partial.malformed += 1;
+                if partial.samples.len() < self.options.malformed_samples {
+                    partial
+                        .samples
+                        .push((line.number, format!("{why}: {}", excerpt(line.bytes))));
+                }
+            }
         }
-        summary.bytes_in = lines.bytes_in();
-        summary.bytes_out = lines.bytes_out();
+    }
+
+    /// Tallies a block of lines (one of several of a stream).
+    pub fn analyze_block(&mut self, block: &Block) -> Partial {
+        let mut partial = Partial::default();
+        for line in block.lines() {
+            self.add_line(&mut partial, line);
+        }
+        partial
+    }
+
+    /// Analyses one stream (gzip or plain) named `name` into a [`Tally`].
+    ///
+    /// A read fault ends the stream: the lines before it stay counted, the file
+    /// is marked failed and the fault is listed.
+    pub fn analyze<R: Read>(&mut self, name: &str, reader: R) -> Tally {
+        let mut lines = LineReader::with_max_line(reader, self.options.max_line);
+        let mut partial = Partial::default();
+        let mut error = None;
+        loop {
+            match lines.next_line() {
+                Ok(Some(line)) => self.add_line(&mut partial, line),
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        partial.into_tally(&StreamEnd::of(name, &lines, error))
+    }
+}
+
+/// The tally of some lines of one stream: what blocks of a stream merge into
+/// before the stream's own accounting is added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Partial {
+    /// Count per key, as bytes.
+    pub counts: HashMap<Vec<u8>, u64>,
+    /// Lines seen.
+    pub lines: u64,
+    /// Lines counted.
+    pub counted: u64,
+    /// Lines filtered.
+    pub filtered: u64,
+    /// Lines malformed.
+    pub malformed: u64,
+    /// The first malformed lines: (line number, message), in line order.
+    pub samples: Vec<(u64, String)>,
+}
+
+impl Partial {
+    /// Adds `other`, keeping the `max_samples` malformed lines that come first
+    /// in the stream, so the result does not depend on how it was cut.
+    pub fn merge(&mut self, other: Partial, max_samples: usize) {
+        let mut smaller = other.counts;
+        if self.counts.len() < smaller.len() {
+            std::mem::swap(&mut self.counts, &mut smaller);
+        }
+        for (k, n) in smaller {
+            *self.counts.entry(k).or_insert(0) += n;
+        }
+        self.lines += other.lines;
+        self.counted += other.counted;
+        self.filtered += other.filtered;
+        self.malformed += other.malformed;
+        self.samples.extend(other.samples);
+        self.samples.sort_by_key(|s| s.0);
+        self.samples.truncate(max_samples);
+    }
+
+    /// The stream's [`Tally`], given how the stream ended.
+    pub fn into_tally(self, end: &StreamEnd) -> Tally {
+        let summary = FileSummary {
+            path: end.name.clone(),
+            lines: self.lines,
+            counted: self.counted,
+            filtered: self.filtered,
+            malformed: self.malformed,
+            bytes_in: end.bytes_in,
+            bytes_out: end.bytes_out,
+            gzip: end.gzip,
+            failed: end.error.is_some(),
+        };
         let mut tally = Tally::default();
-        for (key, n) in counts {
+        for (key, n) in self.counts {
             tally.add_count(&String::from_utf8_lossy(&key), n);
         }
-        tally.totals.files = 1;
-        tally.totals.lines = summary.lines;
-        tally.totals.counted = summary.counted;
-        tally.totals.filtered = summary.filtered;
-        tally.totals.malformed = summary.malformed;
-        tally.totals.bytes_in = summary.bytes_in;
-        tally.totals.bytes_out = summary.bytes_out;
+        tally.totals = crate::tally::Totals {
+            files: 1,
+            lines: summary.lines,
+            counted: summary.counted,
+            filtered: summary.filtered,
+            malformed: summary.malformed,
+            bytes_in: summary.bytes_in,
+            bytes_out: summary.bytes_out,
+        };
+        tally.errors = self
+            .samples
+            .into_iter()
+            .map(|(line, message)| Problem {
+                path: end.name.clone(),
+                line: Some(line),
+                message,
+            })
+            .collect();
+        if let Some(message) = &end.error {
+            tally.errors.push(Problem {
+                path: end.name.clone(),
+                line: None,
+                message: message.clone(),
+            });
+        }
         tally.files.push(summary);
-        tally.errors = errors;
         tally
+    }
+}
+
+/// How a stream ended: what [`Partial::into_tally`] adds to the counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamEnd {
+    /// The stream's (file's) name.
+    pub name: String,
+    /// Whether it was gzip.
+    pub gzip: bool,
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Bytes of text.
+    pub bytes_out: u64,
+    /// The fault that ended it early, if one did.
+    pub error: Option<String>,
+}
+
+impl StreamEnd {
+    /// The end of the stream `lines` read, named `name`.
+    pub fn of<R: Read>(name: &str, lines: &LineReader<R>, error: Option<String>) -> Self {
+        StreamEnd {
+            name: name.to_string(),
+            gzip: lines.is_gzip(),
+            bytes_in: lines.bytes_in(),
+            bytes_out: lines.bytes_out(),
+            error,
+        }
     }
 }
 

@@ -19,11 +19,15 @@
 pub mod analyze;
 pub mod details;
 pub mod filter;
+#[cfg(feature = "rayon")]
+pub mod parallel;
 pub mod read;
 pub mod record;
 pub mod tally;
 
-pub use analyze::{failed_file, Analyzer, GroupBy, Malformed, Options, Outcome};
+pub use analyze::{
+    failed_file, Analyzer, GroupBy, Malformed, Options, Outcome, Partial, StreamEnd,
+};
 pub use filter::{PathFilter, PrefixFilter};
-pub use read::{LineReader, ReadError};
+pub use read::{Block, LineReader, ReadError};
 pub use tally::{FileSummary, Limit, Problem, Report, Tally, Totals};

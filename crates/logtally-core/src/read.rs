@@ -281,6 +281,93 @@ impl<R: Read> LineReader<R> {
     }
 }
 
+/// A run of whole lines, each ended by `\n`, with the number of its first
+/// line: the unit of work when one stream is tallied on several threads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Block {
+    /// Number of the block's first line in its stream.
+    pub first_line: u64,
+    /// The lines, each followed by `\n`.
+    pub data: Vec<u8>,
+    /// Lines of the block that are not whole: (index in the block, why).
+    pub cuts: Vec<(u64, Cut)>,
+}
+
+impl Block {
+    /// The block's lines as [`Line`]s, numbered in their stream.
+    ///
+    /// ```
+    /// use logtally_core::read::{Block, LineReader};
+    /// let mut lines = LineReader::new(&b"a\nbb\nccc\n"[..]);
+    /// let block = lines.next_block(4).unwrap().unwrap();
+    /// let got: Vec<(u64, &[u8])> = block.lines().map(|l| (l.number, l.bytes)).collect();
+    /// assert_eq!(got, vec![(1, &b"a"[..]), (2, &b"bb"[..])]);
+    /// let rest = lines.next_block(4).unwrap().unwrap();
+    /// assert_eq!(rest.first_line, 3);
+    /// assert!(lines.next_block(4).unwrap().is_none());
+    /// ```
+    pub fn lines(&self) -> impl Iterator<Item = Line<'_>> {
+        let mut cuts = self.cuts.iter().peekable();
+        let body = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
+        let mut pieces = if self.data.is_empty() {
+            None
+        } else {
+            Some(body.split(|&b| b == b'\n'))
+        };
+        let mut index = 0u64;
+        std::iter::from_fn(move || {
+            let bytes = pieces.as_mut()?.next()?;
+            let cut = match cuts.peek() {
+                Some(&&(i, cut)) if i == index => {
+                    cuts.next();
+                    Some(cut)
+                }
+                _ => None,
+            };
+            let line = Line {
+                number: self.first_line + index,
+                bytes,
+                cut,
+            };
+            index += 1;
+            Some(line)
+        })
+    }
+}
+
+impl<R: Read> LineReader<R> {
+    /// The next run of whole lines of about `target` bytes (at least one line),
+    /// `Ok(None)` at the end. After a fault the lines before it come first, the
+    /// error on the following call.
+    pub fn next_block(&mut self, target: usize) -> Result<Option<Block>, ReadError> {
+        let mut block = Block {
+            first_line: self.line_no + 1,
+            data: Vec::with_capacity(target + target / 8),
+            cuts: Vec::new(),
+        };
+        let mut count = 0u64;
+        while block.data.len() < target {
+            match self.next_line() {
+                Ok(Some(line)) => {
+                    block.data.extend_from_slice(line.bytes);
+                    block.data.push(b'\n');
+                    if let Some(cut) = line.cut {
+                        block.cuts.push((count, cut));
+                    }
+                    count += 1;
+                }
+                Ok(None) => break,
+                Err(e) if count == 0 => return Err(e),
+                Err(e) => {
+                    self.pending = Some(e);
+                    break;
+                }
+            }
+        }
+        Ok((count > 0).then_some(block))
+    }
+}
+
 /// flate2 reports bad data as `InvalidInput`/`InvalidData` and a cut stream as
 /// `UnexpectedEof`; anything else came from the reader underneath.
 fn is_decode_error(e: &io::Error) -> bool {

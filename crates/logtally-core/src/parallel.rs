@@ -1,0 +1,71 @@
+//! One stream on several threads (feature `rayon`): this thread inflates and
+//! cuts line-aligned blocks while the pool tallies the previous wave of them.
+//! The result is the same as [`Analyzer::analyze`]'s, however the stream is cut.
+
+use std::io::Read;
+
+use rayon::prelude::*;
+
+use crate::analyze::{Analyzer, Partial, StreamEnd};
+use crate::read::{Block, LineReader};
+use crate::tally::Tally;
+
+/// Bytes of text per block.
+pub const BLOCK_SIZE: usize = 1 << 20;
+
+fn read_wave<R: Read>(
+    lines: &mut LineReader<R>,
+    error: &mut Option<String>,
+    wave: usize,
+) -> Vec<Block> {
+    let mut blocks = Vec::with_capacity(wave);
+    while blocks.len() < wave && error.is_none() {
+        match lines.next_block(BLOCK_SIZE) {
+            Ok(Some(block)) => blocks.push(block),
+            Ok(None) => break,
+            Err(e) => *error = Some(e.to_string()),
+        }
+    }
+    blocks
+}
+
+/// Analyses `reader` like [`Analyzer::analyze`], tallying blocks on the
+/// current rayon pool. At most two waves of `wave` blocks are in memory.
+///
+/// ```
+/// use logtally_core::{Analyzer, Options};
+/// let text = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"\n".repeat(50_000);
+/// let analyzer = Analyzer::new(Options::default());
+/// let one_pass = analyzer.clone().analyze("x.log", text.as_bytes());
+/// let parallel = logtally_core::parallel::analyze_parallel(&analyzer, "x.log", text.as_bytes(), 4);
+/// assert_eq!(parallel, one_pass);
+/// ```
+pub fn analyze_parallel<R: Read + Send>(
+    analyzer: &Analyzer,
+    name: &str,
+    reader: R,
+    wave: usize,
+) -> Tally {
+    let max_samples = analyzer.options().malformed_samples;
+    let mut lines = LineReader::with_max_line(reader, analyzer.options().max_line);
+    let mut error = None;
+    let mut total = Partial::default();
+    let mut current = read_wave(&mut lines, &mut error, wave.max(1));
+    while !current.is_empty() {
+        let (next, partial) = rayon::join(
+            || read_wave(&mut lines, &mut error, wave.max(1)),
+            || {
+                current
+                    .par_iter()
+                    .map_init(|| analyzer.clone(), |a, block| a.analyze_block(block))
+                    .reduce(Partial::default, |mut a, b| {
+                        a.merge(b, max_samples);
+                        a
+                    })
+            },
+        );
+        total.merge(partial, max_samples);
+        current = next;
+    }
+    total.into_tally(&StreamEnd::of(name, &lines, error))
+}
