@@ -7,7 +7,7 @@
 //! longer than `max_line` is cut to that length and flagged, so one huge line
 //! cannot exhaust memory.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -30,6 +30,9 @@ pub enum ReadError {
         /// What `flate2` reported.
         source: io::Error,
     },
+    /// The stream is not text: another compression format or binary data.
+    #[error("not a log file: {0}")]
+    NotText(&'static str),
     /// The underlying reader failed (I/O error, permission, ...).
     #[error("after line {line}: read failed ({source})")]
     Io {
@@ -76,9 +79,35 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// The stream's first bytes, read ahead to recognise its format, then the rest.
+type Sniffed<R> = io::Chain<io::Cursor<Vec<u8>>, Counting<R>>;
+
 enum Source<R: Read> {
-    Plain(BufReader<Counting<R>>),
-    Gzip(Box<MultiGzDecoder<BufReader<Counting<R>>>>),
+    Plain(BufReader<Sniffed<R>>),
+    Gzip(Box<MultiGzDecoder<BufReader<Sniffed<R>>>>),
+}
+
+/// How many leading bytes decide whether a stream is gzip, text or neither.
+const SNIFF: usize = 4096;
+
+/// Reads up to [`SNIFF`] bytes however the reader hands them out, so that
+/// what is recognised does not depend on the sizes of reads.
+fn read_head<R: Read>(inner: &mut R) -> (Vec<u8>, Option<io::Error>) {
+    let mut head = vec![0; SNIFF];
+    let mut filled = 0;
+    while filled < SNIFF {
+        match inner.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                head.truncate(filled);
+                return (head, Some(e));
+            }
+        }
+    }
+    head.truncate(filled);
+    (head, None)
 }
 
 /// Splits a (possibly gzip-compressed) byte stream into lines.
@@ -122,9 +151,15 @@ impl<R: Read> LineReader<R> {
             inner,
             count: Arc::clone(&bytes_in),
         };
-        let mut buffered = BufReader::with_capacity(CHUNK, counting);
-        // A read error here surfaces again on the first real read.
-        let is_gzip = matches!(buffered.fill_buf(), Ok(head) if head.starts_with(&GZIP_MAGIC));
+        let mut counting = counting;
+        let (head, head_error) = read_head(&mut counting);
+        let is_gzip = head.starts_with(&GZIP_MAGIC);
+        let pending = match head_error {
+            Some(source) => Some(ReadError::Io { line: 0, source }),
+            None if is_gzip => None,
+            None => sniff_non_text(&head).map(ReadError::NotText),
+        };
+        let buffered = BufReader::with_capacity(CHUNK, io::Cursor::new(head).chain(counting));
         let source = if is_gzip {
             Source::Gzip(Box::new(MultiGzDecoder::new(buffered)))
         } else {
@@ -137,11 +172,11 @@ impl<R: Read> LineReader<R> {
             buf: vec![0; CHUNK],
             start: 0,
             end: 0,
-            eof: false,
             spill: Vec::new(),
             max_line: max_line.max(1),
             line_no: 0,
-            pending: None,
+            eof: pending.is_some(),
+            pending,
         }
     }
 
@@ -368,6 +403,39 @@ impl<R: Read> LineReader<R> {
     }
 }
 
+/// Names what a plain (non-gzip) stream is when it is clearly not a log:
+/// another compression format, or binary data (NUL bytes or mostly control
+/// bytes at the start). A log line with a stray NUL further in is still read.
+fn sniff_non_text(head: &[u8]) -> Option<&'static str> {
+    const FORMATS: [(&[u8], &str); 5] = [
+        (b"BZh", "bzip2-compressed; decompress it first"),
+        (
+            &[0xfd, b'7', b'z', b'X', b'Z', 0],
+            "xz-compressed; decompress it first",
+        ),
+        (
+            &[0x28, 0xb5, 0x2f, 0xfd],
+            "zstd-compressed; decompress it first",
+        ),
+        (b"PK\x03\x04", "a zip archive; extract it first"),
+        (
+            &[0x04, 0x22, 0x4d, 0x18],
+            "lz4-compressed; decompress it first",
+        ),
+    ];
+    if let Some((_, what)) = FORMATS.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Some(what);
+    }
+    let sample = &head[..head.len().min(4096)];
+    let binary = sample
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1b))
+        .count();
+    // Text logs have next to no control bytes; compressed or binary data ~12% of them.
+    (sample.len() >= 64 && binary * 20 > sample.len())
+        .then_some("binary data (neither text nor gzip)")
+}
+
 /// flate2 reports bad data as `InvalidInput`/`InvalidData` and a cut stream as
 /// `UnexpectedEof`; anything else came from the reader underneath.
 fn is_decode_error(e: &io::Error) -> bool {
@@ -440,6 +508,29 @@ mod tests {
             assert_eq!(l, format!("line {i}").as_bytes());
             assert!(!overlong);
         }
+    }
+
+    #[test]
+    fn binary_and_other_formats_are_named() {
+        let junk: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let (lines, err) = collect(LineReader::new(&junk[..]));
+        assert!(lines.is_empty());
+        assert_eq!(
+            err.as_deref(),
+            Some("not a log file: binary data (neither text nor gzip)")
+        );
+        let (_, err) = collect(LineReader::new(&b"BZh91AY&SY"[..]));
+        assert_eq!(
+            err.as_deref(),
+            Some("not a log file: bzip2-compressed; decompress it first")
+        );
+        // A NUL inside an otherwise textual log is just part of a line.
+        let text =
+            b"a log line with a \0 in it\nand another line that is long enough to count as text\n";
+        let (lines, err) = collect(LineReader::new(&text[..]));
+        assert_eq!((lines.len(), err), (2, None));
     }
 
     #[test]

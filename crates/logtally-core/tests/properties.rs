@@ -1,0 +1,178 @@
+//! Properties that must hold for any input (proptest).
+
+use std::io::Read;
+
+use logtally_core::read::LineReader;
+use logtally_core::{Analyzer, Options, Partial, StreamEnd, Tally};
+use proptest::prelude::*;
+
+/// Lines drawn from real shapes, cut and spliced, plus raw junk.
+fn line_strategy() -> impl Strategy<Value = Vec<u8>> {
+    let good = prop::sample::select(vec![
+        &b"1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /book/ch1.html HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (X11) Gecko\""[..],
+        &b"::1 - bob [01/Jan/2020:00:00:00 -0130] \"POST /a%20b?x=1#f HTTP/1.0\" 404 - \"http://[::1]/r\" \"curl/8\""[..],
+        &b"example.org - - [1/jan/2015:1:2:3 Z] \"GET /a;p/b;q HTTP/2.0\" 301 0"[..],
+        &b"10.0.0.1 - - [17/May/2015:10:05:03 +0000] \"\" 400 0 \"-\" \"-\""[..],
+        &b"10.0.0.1 - - [17/May/2015:10:05:03 +0000] \"GET http://x]/ HTTP/1.1\" 200 1 \"-\" \"ua\""[..],
+    ]);
+    prop_oneof![
+        3 => good.clone().prop_map(|l| l.to_vec()),
+        2 => (good, 0usize..200, any::<u8>()).prop_map(|(l, at, b)| {
+            let mut l = l.to_vec();
+            let at = at.min(l.len());
+            l.insert(at, b);
+            l
+        }),
+        1 => prop::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..300),
+    ]
+}
+
+fn stream_strategy() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::collection::vec(line_strategy(), 0..60),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(lines, crlf, final_newline)| {
+            let mut out = Vec::new();
+            for (i, l) in lines.iter().enumerate() {
+                out.extend_from_slice(l);
+                if i + 1 < lines.len() || final_newline {
+                    out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+                }
+            }
+            out
+        })
+}
+
+/// A reader that hands out its bytes in the given piece sizes.
+struct Pieces<'a> {
+    data: &'a [u8],
+    sizes: Vec<usize>,
+    next: usize,
+}
+
+impl Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let size = self
+            .sizes
+            .get(self.next % self.sizes.len().max(1))
+            .copied()
+            .unwrap_or(1)
+            .max(1);
+        self.next += 1;
+        let n = size.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn options() -> Options {
+    Options {
+        max_line: 150,
+        ..Options::default()
+    }
+}
+
+fn tally_of(counts: &[(&str, u64)], lines: u64) -> Tally {
+    let mut t = Tally::default();
+    for (k, n) in counts {
+        t.add_count(k, *n);
+    }
+    t.totals.lines = lines;
+    t.totals.counted = counts.iter().map(|c| c.1).sum();
+    t
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_bytes_parse_or_are_malformed_and_never_panic(line in prop::collection::vec(any::<u8>(), 0..400), good in line_strategy()) {
+        let mut analyzer = Analyzer::new(Options::default());
+        let _ = analyzer.classify(&line);
+        let _ = analyzer.classify(&good);
+    }
+
+    #[test]
+    fn every_line_is_accounted_for(stream in stream_strategy()) {
+        let tally = Analyzer::new(options()).analyze("s", &stream[..]);
+        let t = tally.totals;
+        prop_assert!(t.balanced());
+        if tally.files[0].failed {
+            // Only a stream that is clearly not text is refused, and then whole.
+            prop_assert!(tally.errors.iter().any(|e| e.message.starts_with("not a log file")), "{:?}", tally.errors);
+            prop_assert_eq!(t.lines, 0);
+            return Ok(());
+        }
+        let newlines = stream.iter().filter(|&&b| b == b'\n').count() as u64;
+        let expected = newlines + u64::from(!stream.is_empty() && !stream.ends_with(b"\n"));
+        prop_assert_eq!(t.lines, expected);
+        prop_assert_eq!(t.bytes_out, stream.len() as u64);
+    }
+
+    #[test]
+    fn reads_cut_anywhere_give_the_same_tally(stream in stream_strategy(), sizes in prop::collection::vec(1usize..97, 1..8)) {
+        let one_pass = Analyzer::new(options()).analyze("s", &stream[..]);
+        let pieces = Pieces { data: &stream, sizes, next: 0 };
+        prop_assert_eq!(Analyzer::new(options()).analyze("s", pieces), one_pass);
+    }
+
+    #[test]
+    fn blocks_cut_anywhere_give_the_same_tally(stream in stream_strategy(), target in 1usize..600) {
+        let mut analyzer = Analyzer::new(options());
+        let one_pass = analyzer.analyze("s", &stream[..]);
+        let mut lines = LineReader::with_max_line(&stream[..], options().max_line);
+        let mut partials = Vec::new();
+        let mut error = None;
+        loop {
+            match lines.next_block(target) {
+                Ok(Some(block)) => partials.push(analyzer.analyze_block(&block)),
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        // Merge the blocks' partial tallies in reverse order: order must not matter.
+        let mut total = Partial::default();
+        for p in partials.into_iter().rev() {
+            total.merge(p, options().malformed_samples);
+        }
+        prop_assert_eq!(total.into_tally(&StreamEnd::of("s", &lines, error)), one_pass);
+    }
+
+    #[test]
+    fn merging_is_associative_and_commutative(
+        a in prop::collection::vec(("[a-c]", 1u64..5), 0..6),
+        b in prop::collection::vec(("[a-c]", 1u64..5), 0..6),
+        c in prop::collection::vec(("[a-c]", 1u64..5), 0..6),
+    ) {
+        let to = |v: &Vec<(String, u64)>| tally_of(&v.iter().map(|(k, n)| (k.as_str(), *n)).collect::<Vec<_>>(), v.len() as u64);
+        let (ta, tb, tc) = (to(&a), to(&b), to(&c));
+        let mut left = ta.clone();
+        left.merge(tb.clone());
+        left.merge(tc.clone());
+        let mut bc = tb.clone();
+        bc.merge(tc.clone());
+        let mut right = ta.clone();
+        right.merge(bc);
+        prop_assert_eq!(&left.counts, &right.counts);
+        prop_assert_eq!(left.totals, right.totals);
+        let mut ab = ta.clone();
+        ab.merge(tb.clone());
+        let mut ba = tb;
+        ba.merge(ta);
+        prop_assert_eq!(&ab.counts, &ba.counts);
+        prop_assert_eq!(ab.totals, ba.totals);
+    }
+
+    #[test]
+    fn tallies_round_trip_through_json(a in prop::collection::vec(("[a-z/]{0,8}", 1u64..1000), 0..20)) {
+        let t = tally_of(&a.iter().map(|(k, n)| (k.as_str(), *n)).collect::<Vec<_>>(), 7);
+        let back: Tally = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        prop_assert_eq!(back, t);
+    }
+}
