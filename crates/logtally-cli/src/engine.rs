@@ -35,7 +35,7 @@ pub fn analyze_file(task: FileTask) -> Tally {
     }
     let file = match open(&task.path) {
         Ok(f) => f,
-        Err(failed) => return failed,
+        Err(reason) => return failed_file(&task.path, &reason),
     };
     ANALYZER.with(|cell| {
         let mut cell = cell.borrow_mut();
@@ -46,11 +46,11 @@ pub fn analyze_file(task: FileTask) -> Tally {
     })
 }
 
-/// Opens an input, or says why it cannot be read as a tally of its failure.
-fn open(path: &str) -> Result<File, Tally> {
-    let file = File::open(path).map_err(|e| failed_file(path, &io_reason(&e)))?;
+/// Opens an input, or says why it cannot be read.
+fn open(path: &str) -> Result<File, String> {
+    let file = File::open(path).map_err(|e| io_reason(&e))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(failed_file(path, "is a directory"));
+        return Err("is a directory".to_string());
     }
     Ok(file)
 }
@@ -114,7 +114,7 @@ pub fn run(
                     }
                     let tally = match open(&task.path) {
                         Ok(file) => analyze_parallel(&analyzer, &task.path, file, 2 * jobs),
-                        Err(failed) => failed,
+                        Err(reason) => failed_file(&task.path, &reason),
                     };
                     let _ = tx.send(tally);
                 });
