@@ -1,1 +1,380 @@
-//! placeholder
+//! logtally in the browser: the core on a Web Worker pool (wasm-bindgen-rayon).
+//!
+//! The page's host worker (`web/worker.js`) reads each dropped file in slices
+//! and hands them to a [`Session`]; a rayon task per file pulls the slices
+//! through a bounded queue and tallies the file with the same block-parallel
+//! path as the CLI's thread engine, so a single large file also uses every
+//! thread. Feeding never blocks the host: when a file's queue is full the host
+//! waits and tries again, which keeps every file moving (no lane can starve
+//! another of threads).
+//!
+//! Only the wasm32 target has the browser bindings; the session logic itself
+//! is plain Rust and is tested natively.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use logtally_core::{Analyzer, Limit, Options, Tally};
+use serde::Deserialize;
+
+/// Slices a file may have queued before the host must wait.
+const QUEUE_SLICES: usize = 4;
+
+/// What the page asks for, as JSON.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PageOptions {
+    /// `--prefix`.
+    pub prefix: Option<String>,
+    /// `--by` (a [`logtally_core::GroupBy`] name).
+    pub by: Option<String>,
+    /// `--no-path-filter`.
+    pub no_path_filter: bool,
+}
+
+impl PageOptions {
+    /// The core options these page settings mean.
+    pub fn to_options(&self) -> Result<Options, String> {
+        let mut options = Options::default();
+        if let Some(by) = self.by.as_deref().filter(|b| !b.is_empty()) {
+            options.group_by = by.parse()?;
+        }
+        if let Some(prefix) = self.prefix.as_deref().filter(|p| !p.is_empty()) {
+            options.prefix = Some(logtally_core::PrefixFilter::new(prefix));
+        }
+        if self.no_path_filter {
+            options.path_filter = None;
+        }
+        Ok(options)
+    }
+}
+
+/// The queue of slices of one file, between the host and its rayon task.
+#[derive(Default)]
+struct SliceQueue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    slices: VecDeque<Vec<u8>>,
+    ended: bool,
+}
+
+/// Reads a file's bytes as the host delivers them.
+struct QueueReader {
+    queue: Arc<SliceQueue>,
+    current: Vec<u8>,
+    pos: usize,
+    cancelled: Arc<AtomicBool>,
+    consumed: Arc<AtomicU64>,
+}
+
+impl Read for QueueReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.current.len() {
+            if self.cancelled.load(Ordering::Relaxed) {
+                return Err(std::io::Error::other("cancelled"));
+            }
+            let mut state = self.queue.state.lock().unwrap();
+            match state.slices.pop_front() {
+                Some(slice) => {
+                    self.consumed
+                        .fetch_add(slice.len() as u64, Ordering::Relaxed);
+                    self.current = slice;
+                    self.pos = 0;
+                }
+                None if state.ended => return Ok(0),
+                None => {
+                    let _unused = self.queue.ready.wait(state).unwrap();
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+struct FileSlot {
+    queue: Arc<SliceQueue>,
+    done: Arc<AtomicBool>,
+}
+
+/// One run over a set of files: files are started, fed and ended by the host;
+/// their tallies merge into one report.
+pub struct Session {
+    analyzer: Analyzer,
+    files: Vec<FileSlot>,
+    total: Arc<Mutex<Tally>>,
+    cancelled: Arc<AtomicBool>,
+    consumed: Arc<AtomicU64>,
+    spawn: fn(Box<dyn FnOnce() + Send>),
+    wave: usize,
+}
+
+impl Session {
+    /// A session with these options; `spawn` runs a file's task (rayon's
+    /// `spawn` in the browser, a thread in native tests); `wave` blocks per
+    /// parallel step inside a file.
+    pub fn new(options: Options, spawn: fn(Box<dyn FnOnce() + Send>), wave: usize) -> Self {
+        Session {
+            analyzer: Analyzer::new(options),
+            files: Vec::new(),
+            total: Arc::new(Mutex::new(Tally::default())),
+            cancelled: Arc::new(AtomicBool::new(false)),
+            consumed: Arc::new(AtomicU64::new(0)),
+            spawn,
+            wave,
+        }
+    }
+
+    /// Starts tallying a file whose bytes will follow; returns its id.
+    pub fn start_file(&mut self, name: &str) -> usize {
+        let queue = Arc::new(SliceQueue::default());
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = QueueReader {
+            queue: Arc::clone(&queue),
+            current: Vec::new(),
+            pos: 0,
+            cancelled: Arc::clone(&self.cancelled),
+            consumed: Arc::clone(&self.consumed),
+        };
+        let analyzer = self.analyzer.clone();
+        let total = Arc::clone(&self.total);
+        let finished = Arc::clone(&done);
+        let name = name.to_string();
+        let wave = self.wave;
+        (self.spawn)(Box::new(move || {
+            let tally = tally_stream(&analyzer, &name, reader, wave);
+            total.lock().unwrap().merge(tally);
+            finished.store(true, Ordering::Release);
+        }));
+        self.files.push(FileSlot { queue, done });
+        self.files.len() - 1
+    }
+
+    /// Whether file `id` can take another slice now.
+    pub fn can_feed(&self, id: usize) -> bool {
+        self.files
+            .get(id)
+            .is_some_and(|f| f.queue.state.lock().unwrap().slices.len() < QUEUE_SLICES)
+    }
+
+    /// Queues the next slice of file `id` (check [`can_feed`](Self::can_feed) first
+    /// to keep memory bounded).
+    pub fn feed(&self, id: usize, bytes: Vec<u8>) {
+        if let Some(f) = self.files.get(id) {
+            f.queue.state.lock().unwrap().slices.push_back(bytes);
+            f.queue.ready.notify_all();
+        }
+    }
+
+    /// Says that file `id` has no more bytes.
+    pub fn end_file(&self, id: usize) {
+        if let Some(f) = self.files.get(id) {
+            f.queue.state.lock().unwrap().ended = true;
+            f.queue.ready.notify_all();
+        }
+    }
+
+    /// Whether file `id` is tallied.
+    pub fn file_done(&self, id: usize) -> bool {
+        self.files
+            .get(id)
+            .is_some_and(|f| f.done.load(Ordering::Acquire))
+    }
+
+    /// Whether every started file is tallied.
+    pub fn all_done(&self) -> bool {
+        self.files.iter().all(|f| f.done.load(Ordering::Acquire))
+    }
+
+    /// Bytes the file tasks have taken in so far (compressed).
+    pub fn bytes_consumed(&self) -> u64 {
+        self.consumed.load(Ordering::Relaxed)
+    }
+
+    /// Stops: file tasks end at their next read; the report is marked partial.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+        for f in &self.files {
+            f.queue.ready.notify_all();
+        }
+    }
+
+    /// The merged report in the CLI's JSON schema.
+    pub fn report_json(&self, top: Option<usize>) -> String {
+        let mut report = self
+            .total
+            .lock()
+            .unwrap()
+            .report(Limit { top, min_count: 1 });
+        report.partial = self.cancelled.load(Ordering::Relaxed);
+        serde_json::to_string(&report).expect("a report serializes")
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn tally_stream(analyzer: &Analyzer, name: &str, reader: QueueReader, wave: usize) -> Tally {
+    logtally_core::parallel::analyze_parallel(analyzer, name, reader, wave)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn tally_stream(analyzer: &Analyzer, name: &str, reader: QueueReader, _wave: usize) -> Tally {
+    analyzer.clone().analyze(name, reader)
+}
+
+#[cfg(target_arch = "wasm32")]
+mod browser {
+    use super::*;
+    use wasm_bindgen::prelude::*;
+
+    pub use wasm_bindgen_rayon::init_thread_pool;
+
+    /// The page's handle on a [`Session`].
+    #[wasm_bindgen(js_name = Session)]
+    pub struct WebSession(Session);
+
+    fn spawn_on_pool(task: Box<dyn FnOnce() + Send>) {
+        rayon::spawn(task);
+    }
+
+    #[wasm_bindgen(js_class = Session)]
+    impl WebSession {
+        /// A session for the page options given as JSON.
+        #[wasm_bindgen(constructor)]
+        pub fn new(options_json: &str) -> Result<WebSession, JsError> {
+            let page: PageOptions =
+                serde_json::from_str(options_json).map_err(|e| JsError::new(&e.to_string()))?;
+            let options = page.to_options().map_err(|e| JsError::new(&e))?;
+            let wave = 2 * rayon::current_num_threads();
+            Ok(WebSession(Session::new(options, spawn_on_pool, wave)))
+        }
+
+        /// Starts a file; returns its id.
+        #[wasm_bindgen(js_name = startFile)]
+        pub fn start_file(&mut self, name: &str) -> usize {
+            self.0.start_file(name)
+        }
+
+        /// Whether file `id` can take a slice now.
+        #[wasm_bindgen(js_name = canFeed)]
+        pub fn can_feed(&self, id: usize) -> bool {
+            self.0.can_feed(id)
+        }
+
+        /// Queues a slice of file `id`.
+        pub fn feed(&self, id: usize, bytes: &[u8]) {
+            self.0.feed(id, bytes.to_vec());
+        }
+
+        /// No more bytes for file `id`.
+        #[wasm_bindgen(js_name = endFile)]
+        pub fn end_file(&self, id: usize) {
+            self.0.end_file(id);
+        }
+
+        /// Whether file `id` is tallied.
+        #[wasm_bindgen(js_name = fileDone)]
+        pub fn file_done(&self, id: usize) -> bool {
+            self.0.file_done(id)
+        }
+
+        /// Whether every file is tallied.
+        #[wasm_bindgen(js_name = allDone)]
+        pub fn all_done(&self) -> bool {
+            self.0.all_done()
+        }
+
+        /// Compressed bytes taken in so far.
+        #[wasm_bindgen(js_name = bytesConsumed)]
+        pub fn bytes_consumed(&self) -> f64 {
+            self.0.bytes_consumed() as f64
+        }
+
+        /// Stops the run; the report will be marked partial.
+        pub fn cancel(&self) {
+            self.0.cancel();
+        }
+
+        /// The report as JSON (the CLI's schema); `top` 0 means all rows.
+        pub fn report(&self, top: usize) -> String {
+            self.0.report_json((top > 0).then_some(top))
+        }
+    }
+
+    /// Threads in the pool.
+    #[wasm_bindgen(js_name = threadCount)]
+    pub fn thread_count() -> usize {
+        rayon::current_num_threads()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread(task: Box<dyn FnOnce() + Send>) {
+        std::thread::spawn(task);
+    }
+
+    #[test]
+    fn slices_fed_in_any_size_give_the_cli_tally() {
+        let sample = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../samples/apache_logs.gz"
+        ))
+        .unwrap();
+        let expected = Analyzer::new(Options::default()).analyze("apache_logs.gz", &sample[..]);
+        let mut session = Session::new(Options::default(), thread, 4);
+        let a = session.start_file("apache_logs.gz");
+        let b = session.start_file("apache_logs.gz");
+        for (i, piece) in sample.chunks(7777).enumerate() {
+            for id in [a, b] {
+                while !session.can_feed(id) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                if i % 2 == 0 || id == a {
+                    session.feed(id, piece.to_vec());
+                } else {
+                    // The other file takes the same bytes split differently.
+                    let (x, y) = piece.split_at(piece.len() / 3);
+                    session.feed(id, x.to_vec());
+                    session.feed(id, y.to_vec());
+                }
+            }
+        }
+        session.end_file(a);
+        session.end_file(b);
+        while !session.all_done() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let mut twice = expected.clone();
+        twice.merge(expected);
+        let want = serde_json::to_string(&twice.report(Limit {
+            top: None,
+            min_count: 1,
+        }))
+        .unwrap();
+        assert_eq!(session.report_json(None), want);
+        assert_eq!(session.bytes_consumed(), 2 * sample.len() as u64);
+    }
+
+    #[test]
+    fn page_options_map_to_core_options() {
+        let page: PageOptions =
+            serde_json::from_str(r#"{"prefix": "/book/", "by": "status", "no_path_filter": true}"#)
+                .unwrap();
+        let options = page.to_options().unwrap();
+        assert_eq!(options.group_by, logtally_core::GroupBy::Status);
+        assert!(options.path_filter.is_none());
+        assert!(options.prefix.unwrap().accepts(b"/book/x"));
+        let bad: PageOptions = serde_json::from_str(r#"{"by": "colour"}"#).unwrap();
+        assert!(bad.to_options().is_err());
+    }
+}

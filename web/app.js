@@ -1,0 +1,187 @@
+// The page: file picking, controls, progress and results. Every string that
+// comes from a log is put in the page as text (textContent), never as HTML.
+const $ = (id) => document.getElementById(id);
+const status = $('status');
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+
+let files = [];
+let lastReport = null;
+let lastBy = 'path';
+let threads = 0;
+
+function setState(state, text) {
+  status.dataset.state = state;
+  $('status-text').textContent = text;
+}
+
+function human(n) {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n, u = 0;
+  while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+function choose(list) {
+  files = Array.from(list);
+  const total = files.reduce((s, f) => s + f.size, 0);
+  $('selection').textContent = files.length
+    ? `${files.length} file(s), ${human(total)}`
+    : 'No files chosen.';
+  $('run').disabled = !files.length || !threads;
+  if (files.length && threads) start();
+}
+
+function options() {
+  return {
+    prefix: $('prefix').value.trim() || null,
+    by: $('by').value,
+    no_path_filter: $('no-path-filter').checked,
+  };
+}
+
+function topN() {
+  const n = parseInt($('top').value, 10);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+function start() {
+  lastBy = $('by').value;
+  $('run').disabled = true;
+  $('cancel').disabled = false;
+  $('progress').replaceChildren(...files.map((f, i) => {
+    const li = document.createElement('li');
+    const bar = document.createElement('progress');
+    bar.max = Math.max(1, f.size);
+    bar.value = 0;
+    bar.id = `file-${i}`;
+    const name = document.createElement('span');
+    name.textContent = f.name;
+    li.append(bar, name);
+    return li;
+  }));
+  setState('working', `Tallying ${files.length} file(s) on ${threads} thread(s)...`);
+  worker.postMessage({ type: 'run', files, options: options(), top: topN() });
+}
+
+function renderSummary(report, seconds) {
+  const t = report.totals;
+  const summary = $('summary');
+  const items = [
+    ['files', t.files], ['lines', t.lines], ['counted', t.counted], ['filtered', t.filtered],
+    ['malformed', t.malformed], ['compressed', human(t.bytes_in)], ['uncompressed', human(t.bytes_out)],
+    ['seconds', seconds.toFixed(2)], ['threads', threads],
+    ['MB/s', (t.bytes_in / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)],
+  ];
+  summary.replaceChildren(...items.map(([k, v]) => {
+    const div = document.createElement('div');
+    const dt = document.createElement('dt');
+    const dd = document.createElement('dd');
+    dt.textContent = k;
+    dd.textContent = String(v);
+    div.append(dt, dd);
+    return div;
+  }));
+  for (const k of ['files', 'lines', 'counted', 'filtered', 'malformed']) summary.dataset[k] = String(t[k]);
+  summary.dataset.threads = String(threads);
+  summary.dataset.partial = String(report.partial);
+}
+
+function renderCounts(report) {
+  const rows = Object.entries(report.counts);
+  const max = rows.length ? rows[0][1] : 1;
+  $('key-header').textContent = lastBy;
+  $('counts').querySelector('tbody').replaceChildren(...rows.map(([key, n], i) => {
+    const tr = document.createElement('tr');
+    tr.dataset.key = key;
+    tr.dataset.count = String(n);
+    const cells = [String(i + 1), key, String(n)].map((text, j) => {
+      const td = document.createElement('td');
+      td.textContent = text;
+      td.className = ['rank', 'key', 'n'][j];
+      return td;
+    });
+    const bar = document.createElement('td');
+    bar.className = 'bar';
+    const span = document.createElement('span');
+    span.style.width = `${(100 * n / max).toFixed(1)}%`;
+    bar.append(span);
+    tr.append(...cells, bar);
+    return tr;
+  }));
+  const errors = report.errors.map((e) => `${e.path}${e.line == null ? '' : ':' + e.line}: ${e.message}`);
+  $('errors-title').hidden = !errors.length;
+  $('errors').replaceChildren(...errors.map((text) => {
+    const li = document.createElement('li');
+    li.textContent = text;
+    return li;
+  }));
+}
+
+function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function csv(report) {
+  const field = (s) => /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  return `${lastBy},count\n` + Object.entries(report.counts).map(([k, n]) => `${field(k)},${n}\n`).join('');
+}
+
+worker.onmessage = (event) => {
+  const msg = event.data;
+  if (msg.type === 'ready') {
+    threads = msg.threads;
+    $('threads-note').textContent = `${threads} thread(s) ready.`;
+    setState('ready', 'Ready: drop files or choose them.');
+    $('run').disabled = !files.length;
+  } else if (msg.type === 'fatal') {
+    setState('error', msg.message);
+  } else if (msg.type === 'progress') {
+    msg.fed.forEach((bytes, i) => {
+      const bar = $(`file-${i}`);
+      if (bar) bar.value = msg.done[i] ? bar.max : bytes;
+    });
+    const total = msg.fed.reduce((s, b) => s + b, 0);
+    const mbs = total / 1e6 / Math.max(msg.seconds, 1e-6);
+    $('status-text').textContent =
+      `Tallying on ${msg.threads} thread(s): ${msg.done.filter(Boolean).length}/${msg.done.length} files, ${human(total)} read, ${mbs.toFixed(1)} MB/s`;
+  } else if (msg.type === 'done') {
+    lastReport = JSON.parse(msg.report);
+    $('results').hidden = false;
+    renderSummary(lastReport, msg.seconds);
+    renderCounts(lastReport);
+    $('run').disabled = false;
+    $('cancel').disabled = true;
+    const failed = lastReport.files.filter((f) => f.failed).length;
+    setState('done', `${msg.cancelled ? 'Cancelled: partial result. ' : ''}Done in ${msg.seconds.toFixed(2)} s` +
+      (failed ? `; ${failed} file(s) could not be read completely (see Problems).` : '.'));
+  } else if (msg.type === 'report') {
+    lastReport = JSON.parse(msg.report);
+    renderCounts(lastReport);
+  } else if (msg.type === 'error') {
+    setState('error', msg.message);
+    $('run').disabled = false;
+    $('cancel').disabled = true;
+  }
+};
+worker.onerror = (e) => setState('error', `The worker failed: ${e.message}`);
+
+$('files').addEventListener('change', (e) => choose(e.target.files));
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  choose(e.dataTransfer.files);
+});
+$('run').addEventListener('click', () => files.length && start());
+$('cancel').addEventListener('click', () => worker.postMessage({ type: 'cancel' }));
+$('top').addEventListener('change', () => lastReport && worker.postMessage({ type: 'report', top: topN() }));
+$('download-json').addEventListener('click', () =>
+  lastReport && download('logtally.json', 'application/json', JSON.stringify(lastReport, null, 2) + '\n'));
+$('download-csv').addEventListener('click', () => lastReport && download('logtally.csv', 'text/csv', csv(lastReport)));

@@ -1,0 +1,135 @@
+// End to end: the built page (dist/) served with the isolation headers, driven
+// in headless Chromium. Its counts must equal the CLI's for the same files.
+//
+// Needs: dist/ (trunk build), LOGTALLY_BIN and LOGTALLY_GEN (release binaries),
+// Debian's chromium. scripts/test provides all three.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join, extname, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dist = join(root, 'dist');
+const work = join(root, 'target', 'web-e2e');
+const bin = process.env.LOGTALLY_BIN || join(root, 'target', 'release', 'logtally');
+const gen = process.env.LOGTALLY_GEN || join(root, 'target', 'release', 'logtally-gen');
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+
+let server;
+let origin;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(join(dist, 'index.html')), 'dist/ is built (RUSTUP_TOOLCHAIN=nightly trunk build --release --offline)');
+  server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const file = join(dist, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(dist) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+    });
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+function inputs() {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const generated = execFileSync(gen, [join(work, 'gen'), '4', '20000', '9', 'wild']).toString().trim().split('\n');
+  const hostile = join(work, 'hostile.log');
+  const line = (path) => `6.6.6.6 - - [17/May/2015:10:05:03 +0000] "GET ${path} HTTP/1.1" 200 5 "-" "ua"\n`;
+  writeFileSync(hostile, line('/<img src=x onerror=alert(1)>').repeat(3) + line('/<script>alert(2)</script>'));
+  return [join(root, 'samples', 'apache_logs.gz'), ...generated, hostile];
+}
+
+async function tallyInPage(page, files, controls = {}) {
+  await page.goto(origin + '/');
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 60_000 });
+  if (controls.by) await page.selectOption('#by', controls.by);
+  if (controls.prefix) await page.fill('#prefix', controls.prefix);
+  await page.fill('#top', '0');
+  await page.setInputFiles('input[type=file]', files);
+  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status').dataset.state), null, { timeout: 120_000 });
+  const state = await page.$eval('#status', (s) => [s.dataset.state, s.textContent]);
+  assert.equal(state[0], 'done', state[1]);
+  const rows = await page.$$eval('table#counts tbody tr', (trs) => trs.map((tr) => [tr.dataset.key, Number(tr.dataset.count)]));
+  const summary = await page.$eval('#summary', (s) => ({ ...s.dataset }));
+  return { rows, summary };
+}
+
+function cli(files, extra = []) {
+  const out = execFileSync(bin, ['--engine', 'thread', '--all', '--format', 'json', '-q', ...extra, ...files], {
+    // Some inputs may fail on purpose: the JSON is on stdout either way.
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return JSON.parse(out.toString());
+}
+
+test('the page tallies exactly as the CLI, on several threads, rendering log text as text', async () => {
+  const files = inputs();
+  const page = await browser.newPage();
+  const dialogs = [];
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  const requests = [];
+  page.on('request', (r) => requests.push([r.method(), r.url()]));
+
+  assert.equal(await (async () => { await page.goto(origin + '/'); return page.evaluate(() => crossOriginIsolated); })(), true);
+  const { rows, summary } = await tallyInPage(page, files);
+  const expected = cli(files);
+
+  assert.deepEqual(rows, Object.entries(expected.counts));
+  for (const k of ['files', 'lines', 'counted', 'filtered', 'malformed']) {
+    assert.equal(Number(summary[k]), expected.totals[k], k);
+  }
+  assert.equal(summary.partial, 'false');
+  assert.ok(Number(summary.threads) > 1, `more than one thread: ${summary.threads}`);
+
+  // The hostile paths are shown literally and nothing ran.
+  const hostile = await page.$$eval('table#counts td.key', (tds) => tds.map((td) => td.textContent).filter((t) => t.includes('<')));
+  assert.deepEqual(hostile.sort(), ['/<img src=x onerror=alert(1)>', '/<script>alert(2)</script>']);
+  assert.equal(await page.$$eval('table#counts img, table#counts script', (els) => els.length), 0);
+  assert.deepEqual(dialogs, []);
+
+  // Nothing but the page's own files was requested: the logs went nowhere.
+  for (const [method, url] of requests) {
+    assert.equal(method, 'GET', url);
+    assert.ok(url.startsWith(origin), url);
+  }
+
+  mkdirSync(join(root, 'target'), { recursive: true });
+  await page.screenshot({ path: join(root, 'target', 'web-e2e.png'), fullPage: true });
+  await page.close();
+});
+
+test('the page applies the prefix and key like the CLI', async () => {
+  const files = inputs();
+  const page = await browser.newPage();
+  const { rows, summary } = await tallyInPage(page, files, { by: 'status', prefix: '/book/' });
+  const expected = cli(files, ['--by', 'status', '--prefix', '/book/']);
+  assert.deepEqual(rows, Object.entries(expected.counts));
+  assert.equal(Number(summary.counted), expected.totals.counted);
+  await page.close();
+});
