@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use logtally_core::parallel::analyze_parallel;
-use logtally_core::{failed_file, Analyzer, Options, Tally};
+use logtally_core::{failed_file, Analyzer, LineReader, Options, Partial, StreamEnd, Tally};
 use serde::{Deserialize, Serialize};
 
 /// One unit of work: a file and what to count in it. It crosses to worker
@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub struct FileTask {
     pub path: String,
     pub options: Options,
+    /// Only inflate and split lines (the benchmark's floor): no parsing.
+    pub decompress_only: bool,
 }
 
 thread_local! {
@@ -37,6 +39,9 @@ pub fn analyze_file(task: FileTask) -> Tally {
         Ok(f) => f,
         Err(reason) => return failed_file(&task.path, &reason),
     };
+    if task.decompress_only {
+        return decompress_only(&task.path, file, task.options.max_line);
+    }
     ANALYZER.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.as_ref().is_none_or(|a| *a.options() != task.options) {
@@ -44,6 +49,26 @@ pub fn analyze_file(task: FileTask) -> Tally {
         }
         cell.as_mut().expect("set above").analyze(&task.path, file)
     })
+}
+
+/// The floor of the work: the same reading (inflate, split lines) with no
+/// parsing. Lines show as filtered, so the accounting still balances.
+fn decompress_only(path: &str, file: File, max_line: usize) -> Tally {
+    let mut lines = LineReader::with_max_line(file, max_line);
+    let mut partial = Partial::default();
+    let mut error = None;
+    loop {
+        match lines.next_line() {
+            Ok(Some(_)) => partial.lines += 1,
+            Ok(None) => break,
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    partial.filtered = partial.lines;
+    partial.into_tally(&StreamEnd::of(path, &lines, error))
 }
 
 /// Opens an input, or says why it cannot be read.
@@ -113,6 +138,9 @@ pub fn run(
                         return;
                     }
                     let tally = match open(&task.path) {
+                        Ok(file) if task.decompress_only => {
+                            decompress_only(&task.path, file, task.options.max_line)
+                        }
                         Ok(file) => analyze_parallel(&analyzer, &task.path, file, 2 * jobs),
                         Err(reason) => failed_file(&task.path, &reason),
                     };

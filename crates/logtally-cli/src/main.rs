@@ -90,6 +90,14 @@ struct Cli {
     /// Lines longer than this many bytes count as malformed.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE)]
     max_line: usize,
+
+    /// Benchmark floor: only decompress and split lines, parse nothing (lines show as filtered).
+    #[arg(long, hide = true)]
+    decompress_only: bool,
+
+    /// Print timing and peak memory as one JSON line on stderr (for benchmarks).
+    #[arg(long, hide = true)]
+    stats: bool,
 }
 
 const AFTER_HELP: &str = "\
@@ -160,6 +168,26 @@ fn progress_bar(total_bytes: u64, files: usize, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// Wall time, throughput and peak resident memory of this process and of its
+/// largest (reaped) worker, as one JSON object.
+fn stats_line(seconds: f64, total: &Tally) -> String {
+    fn max_rss_kb(who: libc::c_int) -> i64 {
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut usage) };
+        usage.ru_maxrss
+    }
+    serde_json::json!({
+        "seconds": seconds,
+        "lines": total.totals.lines,
+        "bytes_in": total.totals.bytes_in,
+        "bytes_out": total.totals.bytes_out,
+        "max_rss_parent_kb": max_rss_kb(libc::RUSAGE_SELF),
+        "max_rss_worker_kb": max_rss_kb(libc::RUSAGE_CHILDREN),
+        "gzip_backend": logtally_core::read::GZIP_BACKEND,
+    })
+    .to_string()
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     install_signal_handlers();
     let started = Instant::now();
@@ -171,6 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Input::File(path) => tasks.push(FileTask {
                 path,
                 options: options.clone(),
+                decompress_only: cli.decompress_only,
             }),
             Input::Unusable { path, reason } => total.merge(failed_file(&path, &reason)),
         }
@@ -192,6 +221,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     .context("the engine could not start")?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
+    if cli.stats {
+        eprintln!("{}", stats_line(seconds, &total));
+    }
 
     let limit = Limit {
         top: (!cli.all).then_some(cli.top),

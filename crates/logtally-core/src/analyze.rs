@@ -459,7 +459,15 @@ fn referrer_host(record: &AccessRecord<'_>) -> String {
 fn excerpt(line: &[u8]) -> String {
     const MAX: usize = 120;
     let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]);
-    let mut out: String = text.chars().flat_map(char::escape_debug).collect();
+    // Control bytes (NUL, escape sequences) are shown escaped, all else as it is.
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
     if line.len() > MAX {
         out.push_str("...");
     }

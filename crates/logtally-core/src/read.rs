@@ -13,6 +13,15 @@ use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
 
+/// The gzip implementation this build inflates with (flate2's backend).
+pub const GZIP_BACKEND: &str = if cfg!(feature = "zlib-ng") {
+    "zlib-ng"
+} else if cfg!(feature = "zlib-rs") {
+    "zlib-rs"
+} else {
+    "miniz_oxide"
+};
+
 /// Longest line kept by default (1 MiB); longer lines are cut and flagged.
 pub const DEFAULT_MAX_LINE: usize = 1 << 20;
 

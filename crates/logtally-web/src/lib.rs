@@ -230,7 +230,7 @@ fn tally_stream(analyzer: &Analyzer, name: &str, reader: QueueReader, _wave: usi
 }
 
 #[cfg(target_arch = "wasm32")]
-mod browser {
+pub mod browser {
     use super::*;
     use wasm_bindgen::prelude::*;
 

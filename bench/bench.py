@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""logtally's benchmark: throughput against the decompression floor, engine
+scaling, gzip backends and peers, on a deterministic generated corpus.
+
+    python3 bench/bench.py [--scale seed|small] [--runs N] [--no-peers] [--no-backends]
+
+Builds the release binaries, generates the corpus once (target/bench/), runs
+the matrix, prints tables and writes target/bench/results-<scale>.json.
+
+  seed  5 files of ~100 MB of text each (the seed's scale), and one big file
+        of the same total;
+  small 5 files of ~10 MB each, for a quick look.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "target"
+BENCH = TARGET / "bench"
+CORES = os.cpu_count() or 1
+REFERENCE = ROOT.parent / "shared" / "tools" / "reference.py"
+# Lines per file: the generator averages ~195 bytes of text per line.
+SCALES = {"seed": 520_000, "small": 52_000}
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def build(backend):
+    """The release CLI with a gzip backend; returns its path."""
+    if backend == "default":
+        sh(["cargo", "build", "--release", "-q", "-p", "logtally-cli", "-p", "logtally-gen"], cwd=ROOT)
+        return TARGET / "release" / "logtally"
+    target_dir = BENCH / "build" / backend
+    sh(["cargo", "build", "--release", "-q", "-p", "logtally-cli", "--features", backend,
+        "--target-dir", str(target_dir)], cwd=ROOT)
+    return target_dir / "release" / "logtally"
+
+
+def corpus(scale):
+    lines = SCALES[scale]
+    seed_dir = BENCH / f"corpus-{scale}" / "seed"
+    big_dir = BENCH / f"corpus-{scale}" / "big"
+    gen = TARGET / "release" / "logtally-gen"
+    if not seed_dir.exists():
+        sh([str(gen), str(seed_dir), "5", str(lines), "2015"], stdout=subprocess.DEVNULL)
+    if not big_dir.exists():
+        sh([str(gen), str(big_dir), "1", str(5 * lines), "2015"], stdout=subprocess.DEVNULL)
+    return sorted(str(p) for p in seed_dir.glob("*.gz")), sorted(str(p) for p in big_dir.glob("*.gz"))
+
+
+def run_logtally(binary, files, engine, jobs, floor, runs):
+    """Best wall time of `runs`, with the --stats of that run."""
+    cmd = [str(binary), "--engine", engine, "-j", str(jobs), "--format", "json", "-q", "--stats", "--all"]
+    if floor:
+        cmd.append("--decompress-only")
+    best = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        p = subprocess.run(cmd + files, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+        wall = time.perf_counter() - start
+        stats = json.loads(p.stderr.decode().strip().splitlines()[-1])
+        if best is None or wall < best["wall"]:
+            best = {"wall": wall, **stats}
+    return best
+
+
+def time_shell(command, runs=1):
+    best = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(["bash", "-c", command], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        best = wall if best is None else min(best, wall)
+    return best
+
+
+def sizes(files):
+    gz = sum(os.path.getsize(f) for f in files)
+    return gz
+
+
+def row(name, r, gz_bytes, text_bytes, lines, floor_wall=None):
+    out = {
+        "run": name,
+        "seconds": round(r["wall"], 3),
+        "gz_MBps": round(gz_bytes / 1e6 / r["wall"], 1),
+        "text_MBps": round(text_bytes / 1e6 / r["wall"], 1),
+        "Mlines_per_s": round(lines / 1e6 / r["wall"], 2),
+        "rss_parent_MB": round(r.get("max_rss_parent_kb", 0) / 1024, 1),
+        "rss_worker_MB": round(r.get("max_rss_worker_kb", 0) / 1024, 1),
+    }
+    if floor_wall is not None:
+        out["efficiency"] = round(floor_wall / r["wall"], 2)
+    return out
+
+
+def table(rows, title):
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(k.ljust(widths[k]) for k in keys) + " |")
+    print("|" + "|".join("-" * (widths[k] + 2) for k in keys) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(r.get(k, "")).ljust(widths[k]) for k in keys) + " |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=SCALES, default="seed")
+    ap.add_argument("--runs", type=int, default=3, help="best of N for logtally runs")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-backends", action="store_true")
+    a = ap.parse_args()
+
+    binary = build("default")
+    seed_files, big_files = corpus(a.scale)
+    results = {"cores": CORES, "scale": a.scale, "corpora": {}, "runs": {}, "targets": {}}
+    probe = run_logtally(binary, seed_files, "thread", CORES, True, 1)
+    text_bytes, lines = probe["bytes_out"], probe["lines"]
+    for name, files in (("seed", seed_files), ("big", big_files)):
+        results["corpora"][name] = {"files": len(files), "gz_bytes": sizes(files), "text_bytes": text_bytes, "lines": lines}
+        print(f"corpus {name}: {len(files)} file(s), {sizes(files) / 1e6:.1f} MB gzip, "
+              f"{text_bytes / 1e6:.1f} MB text, {lines} lines", file=sys.stderr)
+
+    for corpus_name, files in (("seed", seed_files), ("big", big_files)):
+        gz = sizes(files)
+        rows = []
+        walls = {}
+        for engine in ("serial", "thread", "process"):
+            for jobs in ([1] if engine == "serial" else range(1, CORES + 1)):
+                floor = run_logtally(binary, files, engine, jobs, True, a.runs)
+                analysis = run_logtally(binary, files, engine, jobs, False, a.runs)
+                walls[(engine, jobs)] = analysis["wall"]
+                walls[(engine, jobs, "floor")] = floor["wall"]
+                rows.append(row(f"{engine} -j{jobs} floor", floor, gz, text_bytes, lines))
+                rows.append(row(f"{engine} -j{jobs} --by path", analysis, gz, text_bytes, lines, floor["wall"]))
+                print(f"  {corpus_name} {engine} -j{jobs}: {analysis['wall']:.2f} s (floor {floor['wall']:.2f} s)", file=sys.stderr)
+        results["runs"][corpus_name] = rows
+        table(rows, f"logtally on the {corpus_name} corpus ({len(files)} file(s), {gz / 1e6:.1f} MB gzip, {CORES} cores)")
+        if corpus_name == "seed":
+            results["targets"]["efficiency_process_jmax"] = round(walls[("process", CORES, "floor")] / walls[("process", CORES)], 2)
+            results["targets"]["efficiency_thread_jmax"] = round(walls[("thread", CORES, "floor")] / walls[("thread", CORES)], 2)
+            results["targets"]["process_over_thread"] = round(walls[("process", CORES)] / walls[("thread", CORES)], 3)
+            results["targets"]["process_scaling_j1_over_jmax"] = round(walls[("process", 1)] / walls[("process", CORES)], 2)
+            results["targets"]["worker_rss_MB"] = max(r["rss_worker_MB"] for r in rows if r["run"].startswith("process"))
+        else:
+            results["targets"]["big_file_thread_scaling"] = round(walls[("thread", 1)] / walls[("thread", CORES)], 2)
+            results["targets"]["big_file_parent_rss_MB"] = max(r["rss_parent_MB"] for r in rows if r["run"].startswith("thread"))
+
+    if not a.no_backends:
+        rows = []
+        gz = sizes(seed_files)
+        for backend in ("default", "zlib-rs", "zlib-ng"):
+            try:
+                b = build(backend)
+            except subprocess.CalledProcessError:
+                rows.append({"run": f"{backend}: does not build here"})
+                continue
+            floor = run_logtally(b, seed_files, "thread", CORES, True, a.runs)
+            analysis = run_logtally(b, seed_files, "thread", CORES, False, a.runs)
+            name = floor.get("gzip_backend", backend)
+            rows.append(row(f"{name} floor", floor, gz, text_bytes, lines))
+            rows.append(row(f"{name} --by path", analysis, gz, text_bytes, lines, floor["wall"]))
+        results["runs"]["backends"] = rows
+        table(rows, f"gzip backends (seed corpus, thread engine, -j{CORES})")
+
+    if not a.no_peers:
+        rows = []
+        gz = sizes(seed_files)
+        files = " ".join(seed_files)
+        ours = walls_seed = min(r["seconds"] for r in results["runs"]["seed"] if r["run"] == f"thread -j{CORES} --by path")
+        peers = []
+        if shutil.which("gzip"):
+            peers.append(("gzip -dc > /dev/null", f"gzip -dc {files} > /dev/null"))
+        if shutil.which("pigz"):
+            peers.append((f"pigz -dc -p {CORES} > /dev/null", f"pigz -dc -p {CORES} {files} > /dev/null"))
+        if shutil.which("goaccess"):
+            peers.append(("zcat | goaccess -o json", f"zcat {files} | goaccess --log-format=COMBINED -o json - > /dev/null"))
+        if REFERENCE.exists():
+            for pool in ("serial", "thread", "process"):
+                peers.append((f"reference.py --pool {pool}", f"python3 {REFERENCE} --pool {pool} -j {CORES} --all-paths --any-host {files}"))
+        for name, command in peers:
+            wall = time_shell(command)
+            rows.append({"run": name, "seconds": round(wall, 2), "gz_MBps": round(gz / 1e6 / wall, 1),
+                         "logtally_speedup": round(wall / ours, 2)})
+            print(f"  peer {name}: {wall:.2f} s", file=sys.stderr)
+        results["runs"]["peers"] = rows
+        table(rows, f"peers on the seed corpus (logtally: thread -j{CORES}, {walls_seed} s)")
+
+    t = results["targets"]
+    checks = [
+        ("efficiency >= 0.8 (process, seed, -j%d)" % CORES, t["efficiency_process_jmax"] >= 0.8, t["efficiency_process_jmax"]),
+        ("process within 5% of thread", t["process_over_thread"] <= 1.05, t["process_over_thread"]),
+        ("2 workers >= 1.8x one (process)", t["process_scaling_j1_over_jmax"] >= 1.8, t["process_scaling_j1_over_jmax"]),
+        ("one big file: >= 1.5x on %d cores (thread)" % CORES, t["big_file_thread_scaling"] >= 1.5, t["big_file_thread_scaling"]),
+        ("worker peak RSS < 64 MB", t["worker_rss_MB"] < 64, t["worker_rss_MB"]),
+    ]
+    results["checks"] = [{"target": n, "met": ok, "value": v} for n, ok, v in checks]
+    print("\n### Targets\n")
+    for n, ok, v in checks:
+        print(f"- {'MET    ' if ok else 'NOT MET'} {n}: {v}")
+    out = BENCH / f"results-{a.scale}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
