@@ -4,7 +4,6 @@
 //! ([`crate::details`]) -> filters ([`crate::filter`]) -> tally.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
@@ -179,6 +178,7 @@ pub enum Outcome<'a> {
 pub struct Analyzer {
     options: Options,
     parser: RecordParser,
+    target_scratch: Vec<u8>,
     scratch: Vec<u8>,
     referrer_scratch: Vec<u8>,
 }
@@ -189,6 +189,7 @@ impl Analyzer {
         Analyzer {
             options,
             parser: RecordParser::new(),
+            target_scratch: Vec::new(),
             scratch: Vec::new(),
             referrer_scratch: Vec::new(),
         }
@@ -201,36 +202,43 @@ impl Analyzer {
 
     /// Classifies one line (already split, without `\n`).
     pub fn classify<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
-        let Some(record) = self.parser.parse(line) else {
+        let Analyzer {
+            options,
+            parser,
+            target_scratch,
+            scratch,
+            referrer_scratch,
+        } = self;
+        let Some(record) = parser.parse(line) else {
             return Outcome::Malformed(Malformed::NotARecord);
         };
         let Some(time) = parse_time(record.time) else {
             return Outcome::Malformed(Malformed::BadTime);
         };
-        let Some(request) = split_request(record.request) else {
+        let Some(request) = split_request(record.request, target_scratch) else {
             return Outcome::Malformed(Malformed::EmptyRequest);
         };
-        let path = match url_path(&request.target, &mut self.scratch) {
+        let path = match url_path(request.target, scratch) {
             Ok(p) => p,
             Err(e) => return Outcome::Malformed(Malformed::BadTarget(e)),
         };
         if let Some(referrer) = record.referer {
-            if let Err(e) = url_path(referrer, &mut self.referrer_scratch) {
+            if let Err(e) = url_path(referrer, referrer_scratch) {
                 return Outcome::Malformed(Malformed::BadReferrer(e));
             }
         }
-        if let Some(filter) = &self.options.path_filter {
+        if let Some(filter) = &options.path_filter {
             if !filter.accepts(path) {
                 return Outcome::Filtered;
             }
         }
-        if let Some(prefix) = &self.options.prefix {
+        if let Some(prefix) = &options.prefix {
             if !prefix.accepts(path) {
                 return Outcome::Filtered;
             }
         }
-        let key: Cow<'a, [u8]> = match self.options.group_by {
-            GroupBy::Path => Cow::Owned(path.to_vec()),
+        let key: Cow<'a, [u8]> = match options.group_by {
+            GroupBy::Path => Cow::Borrowed(path),
             GroupBy::Status => Cow::Borrowed(record.status),
             GroupBy::Method => Cow::Borrowed(request.method),
             GroupBy::Host => Cow::Borrowed(record.host),
@@ -310,8 +318,8 @@ impl Analyzer {
 /// before the stream's own accounting is added.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Partial {
-    /// Count per key, as bytes.
-    pub counts: HashMap<Vec<u8>, u64>,
+    /// Count per key, as bytes (a seeded hash: keys come from untrusted logs).
+    pub counts: foldhash::HashMap<Vec<u8>, u64>,
     /// Lines seen.
     pub lines: u64,
     /// Lines counted.

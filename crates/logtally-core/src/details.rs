@@ -14,41 +14,74 @@ use crate::record::is_py_space;
 
 /// The seed's request split: first word the method, last word the protocol,
 /// the words between joined by one space as the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request<'a> {
     /// First word, e.g. `GET`.
     pub method: &'a [u8],
     /// Words between the first and the last, joined by single spaces.
-    pub target: std::borrow::Cow<'a, [u8]>,
+    pub target: &'a [u8],
     /// Last word, e.g. `HTTP/1.1` (the method again for a one-word request).
     pub protocol: &'a [u8],
 }
 
 /// Splits a request line as `request.split()` does in the seed; `None` for an
-/// empty or all-blank request (the seed's `IndexError`).
+/// empty or all-blank request (the seed's `IndexError`). `scratch` holds the
+/// target when its words must be re-joined (odd spacing); otherwise nothing is
+/// copied.
 ///
 /// ```
 /// use logtally_core::details::split_request;
-/// let r = split_request(b"GET /a b HTTP/1.1").unwrap();
-/// assert_eq!(&*r.target, b"/a b");
+/// let mut scratch = Vec::new();
+/// let r = split_request(b"GET /a  b HTTP/1.1", &mut scratch).unwrap();
+/// assert_eq!(r.target, b"/a b");
 /// assert_eq!(r.protocol, b"HTTP/1.1");
-/// assert!(split_request(b"  ").is_none());
+/// assert!(split_request(b"  ", &mut Vec::new()).is_none());
 /// ```
-pub fn split_request(request: &[u8]) -> Option<Request<'_>> {
-    let mut words = request.split(|&b| is_py_space(b)).filter(|w| !w.is_empty());
-    let method = words.next()?;
-    let rest: Vec<&[u8]> = words.collect();
-    let Some((&protocol, middle)) = rest.split_last() else {
+pub fn split_request<'a>(request: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Request<'a>> {
+    let start = request.iter().position(|&b| !is_py_space(b))?;
+    let end = request.iter().rposition(|&b| !is_py_space(b))? + 1;
+    let body = &request[start..end];
+    let first_end = body
+        .iter()
+        .position(|&b| is_py_space(b))
+        .unwrap_or(body.len());
+    let method = &body[..first_end];
+    if first_end == body.len() {
         return Some(Request {
             method,
-            target: (&b""[..]).into(),
+            target: b"",
             protocol: method,
         });
+    }
+    let last_start = body
+        .iter()
+        .rposition(|&b| is_py_space(b))
+        .map_or(0, |i| i + 1);
+    let protocol = &body[last_start..];
+    let middle = &body[first_end..last_start];
+    let middle = match (
+        middle.iter().position(|&b| !is_py_space(b)),
+        middle.iter().rposition(|&b| !is_py_space(b)),
+    ) {
+        (Some(a), Some(b)) => &middle[a..=b],
+        _ => b"",
     };
-    let target = match middle {
-        [] => (&b""[..]).into(),
-        [one] => (*one).into(),
-        many => many.join(&b' ').into(),
+    // Already "words joined by one space" unless some white space is not a
+    // lone ' '.
+    let odd = middle.iter().enumerate().any(|(i, &b)| {
+        is_py_space(b) && (b != b' ' || middle.get(i + 1).is_some_and(|&n| is_py_space(n)))
+    });
+    let target = if odd {
+        scratch.clear();
+        for word in middle.split(|&b| is_py_space(b)).filter(|w| !w.is_empty()) {
+            if !scratch.is_empty() {
+                scratch.push(b' ');
+            }
+            scratch.extend_from_slice(word);
+        }
+        &scratch[..]
+    } else {
+        middle
     };
     Some(Request {
         method,
@@ -400,15 +433,20 @@ mod tests {
 
     #[test]
     fn request_words() {
-        let r = split_request(b"GET").unwrap();
+        let mut s = Vec::new();
+        let r = split_request(b"GET", &mut s).unwrap();
         assert_eq!(
-            (r.method, &*r.target, r.protocol),
+            (r.method, r.target, r.protocol),
             (&b"GET"[..], &b""[..], &b"GET"[..])
         );
-        let r = split_request(b"GET /x").unwrap();
-        assert_eq!(&*r.target, b"");
+        let r = split_request(b"GET /x", &mut s).unwrap();
+        assert_eq!(r.target, b"");
         assert_eq!(r.protocol, b"/x");
-        let r = split_request(b" GET\x1c/a  b   c HTTP/1.0 ").unwrap();
-        assert_eq!(&*r.target, b"/a b c");
+        let r = split_request(b" GET\x1c/a  b   c HTTP/1.0 ", &mut s).unwrap();
+        assert_eq!(r.target, b"/a b c");
+        let r = split_request(b"GET /a b HTTP/1.0", &mut s).unwrap();
+        assert_eq!(r.target, b"/a b");
+        let r = split_request(b"GET  /a\tb  HTTP/1.0", &mut s).unwrap();
+        assert_eq!(r.target, b"/a b");
     }
 }

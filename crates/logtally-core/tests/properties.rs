@@ -176,3 +176,57 @@ proptest! {
         prop_assert_eq!(back, t);
     }
 }
+
+/// Lines made of the pieces that decide where fields end: quotes, brackets,
+/// white space of every kind, digits and ordinary text.
+fn tricky_line() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop::sample::select(vec![
+        &b"\""[..],
+        b"]",
+        b"[",
+        b" ",
+        b"  ",
+        b"\t",
+        b"\x1c",
+        b"\r",
+        b"200",
+        b"5",
+        b"-",
+        b"GET /a",
+        b"HTTP/1.1",
+        b"1.2.3.4",
+        b"17/May/2015:10:05:03 +0000",
+        b"ua (x) y",
+        b"\xff",
+        b"x",
+    ]);
+    let skeleton = prop::sample::select(vec![
+        &b"1.2.3.4 - - [t] \"GET / HTTP/1.1\" 200 5 \"-\" \"ua\""[..],
+        b"h - - [t] \"r\" 200 5",
+        b"h i u [t] \"r\" 1 2 \"a\" \"b\"",
+    ]);
+    prop_oneof![
+        prop::collection::vec(piece.clone(), 0..30).prop_map(|ps| ps.concat()),
+        (skeleton, prop::collection::vec((0usize..60, piece), 0..6)).prop_map(|(s, edits)| {
+            let mut l = s.to_vec();
+            for (at, p) in edits {
+                let at = at.min(l.len());
+                l.splice(at..at, p.iter().copied());
+            }
+            l
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn the_fast_record_parser_agrees_with_the_regex(line in tricky_line()) {
+        let mut parser = logtally_core::record::RecordParser::new();
+        let stripped = logtally_core::record::rstrip(&line);
+        let fast = parser.parse(&line);
+        let slow = parser.parse_with_regex(stripped);
+        prop_assert_eq!(fast, slow);
+    }
+}
