@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::details::{parse_agent, parse_time, split_request, url_path, UrlError};
+use crate::details::{check_url, parse_agent, parse_time, split_request, url_path, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
 use crate::record::{AccessRecord, RecordParser};
@@ -223,7 +223,7 @@ impl Analyzer {
             Err(e) => return Outcome::Malformed(Malformed::BadTarget(e)),
         };
         if let Some(referrer) = record.referer {
-            if let Err(e) = url_path(referrer, referrer_scratch) {
+            if let Err(e) = check_url(referrer, referrer_scratch) {
                 return Outcome::Malformed(Malformed::BadReferrer(e));
             }
         }

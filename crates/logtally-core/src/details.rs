@@ -247,6 +247,15 @@ pub enum UrlError {
 /// assert!(url_path(b"http://[::1/x", &mut scratch).is_err());
 /// ```
 pub fn url_path<'a>(url: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8], UrlError> {
+    // Nearly every request target is "/path[?query][#fragment]": no scheme
+    // (it cannot start with '/'), no network location, nothing to strip.
+    if url.first() == Some(&b'/')
+        && url.get(1) != Some(&b'/')
+        && !url.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n'))
+    {
+        let end = memchr::memchr2(b'?', b'#', url).unwrap_or(url.len());
+        return Ok(split_params(&url[..end]));
+    }
     let start = url.iter().position(|&b| b > b' ').unwrap_or(url.len());
     let mut s = &url[start..];
     if s.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n')) {
@@ -278,20 +287,39 @@ pub fn url_path<'a>(url: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8],
         s = &s[..i];
     }
     if uses_params(scheme) {
-        if let Some(i) = memchr::memchr(b';', s) {
-            // `_splitparams`: only a `;` in the last segment starts the params.
-            let last_slash = memchr::memrchr(b'/', s);
-            match last_slash {
-                Some(slash) => {
-                    if let Some(j) = memchr::memchr(b';', &s[slash..]) {
-                        s = &s[..slash + j];
-                    }
-                }
-                None => s = &s[..i],
-            }
-        }
+        s = split_params(s);
     }
     Ok(s)
+}
+
+/// `_splitparams`: a `;` in the last segment starts the params, which are cut.
+fn split_params(s: &[u8]) -> &[u8] {
+    let Some(i) = memchr::memchr(b';', s) else {
+        return s;
+    };
+    match memchr::memrchr(b'/', s) {
+        Some(slash) => match memchr::memchr(b';', &s[slash..]) {
+            Some(j) => &s[..slash + j],
+            None => s,
+        },
+        None => &s[..i],
+    }
+}
+
+/// Whether Python's `urlparse` accepts `url` (the seed parses the referrer
+/// and drops the record when it raises). Only brackets can make it raise.
+///
+/// ```
+/// use logtally_core::details::check_url;
+/// let mut scratch = Vec::new();
+/// assert!(check_url(b"https://example.org/x", &mut scratch).is_ok());
+/// assert!(check_url(b"http://[::1/", &mut scratch).is_err());
+/// ```
+pub fn check_url(url: &[u8], scratch: &mut Vec<u8>) -> Result<(), UrlError> {
+    if memchr::memchr2(b'[', b']', url).is_none() {
+        return Ok(());
+    }
+    url_path(url, scratch).map(drop)
 }
 
 fn uses_params(scheme: &[u8]) -> bool {
