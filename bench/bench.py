@@ -39,7 +39,8 @@ def build(backend):
         sh(["cargo", "build", "--release", "-q", "-p", "logtally-cli", "-p", "logtally-gen"], cwd=ROOT)
         return TARGET / "release" / "logtally"
     target_dir = BENCH / "build" / backend
-    sh(["cargo", "build", "--release", "-q", "-p", "logtally-cli", "--features", backend,
+    features = [] if backend == "miniz_oxide" else ["--features", backend]
+    sh(["cargo", "build", "--release", "-q", "-p", "logtally-cli", "--no-default-features", *features,
         "--target-dir", str(target_dir)], cwd=ROOT)
     return target_dir / "release" / "logtally"
 
@@ -160,7 +161,7 @@ def main():
     if not a.no_backends:
         rows = []
         gz = sizes(seed_files)
-        for backend in ("default", "zlib-rs", "zlib-ng"):
+        for backend in ("miniz_oxide", "zlib-rs", "zlib-ng"):
             try:
                 b = build(backend)
             except subprocess.CalledProcessError:

@@ -135,7 +135,8 @@ worker.onmessage = (event) => {
   const msg = event.data;
   if (msg.type === 'ready') {
     threads = msg.threads;
-    $('threads-note').textContent = `${threads} thread(s) ready.`;
+    $('threads-note').textContent = msg.note || `${threads} thread(s) ready.`;
+    $('threads-note').dataset.singleThread = String(!!msg.note);
     setState('ready', 'Ready: drop files or choose them.');
     $('run').disabled = !files.length;
   } else if (msg.type === 'fatal') {

@@ -1,27 +1,39 @@
 // The host worker: it owns the wasm module and its rayon thread pool
 // (wasm-bindgen-rayon), reads dropped files in slices and feeds them to a
 // Session, so the page itself never blocks. Files are read locally only.
-import init, { initThreadPool, Session, threadCount } from './logtally-web.js';
+// Two builds of the module: with Web Worker threads (needs cross-origin
+// isolation, for SharedArrayBuffer) and single-threaded (st/) for the rest.
 
 const SLICE = 4 << 20; // bytes per read: memory stays bounded whatever the file size
 
 let threads = 1;
 let cancelled = false;
 let session = null;
+let Session = null;
 
 const ready = (async () => {
-  if (!self.crossOriginIsolated) {
-    throw new Error('This page is not cross-origin isolated, so it cannot use SharedArrayBuffer and Web Worker threads. ' +
-      'Serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp.');
+  if (self.crossOriginIsolated) {
+    const mod = await import('./logtally-web.js');
+    await mod.default();
+    await mod.initThreadPool(Math.max(1, navigator.hardwareConcurrency || 1));
+    threads = mod.threadCount();
+    Session = mod.Session;
+    return { threads, note: '' };
   }
-  await init();
-  await initThreadPool(Math.max(1, navigator.hardwareConcurrency || 1));
-  threads = threadCount();
-  return threads;
+  const mod = await import('./st/logtally-web.js');
+  await mod.default();
+  Session = mod.Session;
+  threads = 1;
+  return {
+    threads,
+    note: 'Working on one thread: this page is not cross-origin isolated, so the browser gives it no ' +
+      'SharedArrayBuffer for Web Worker threads. Serve it with the headers Cross-Origin-Opener-Policy: ' +
+      'same-origin and Cross-Origin-Embedder-Policy: require-corp to use every core.',
+  };
 })();
 
 ready.then(
-  (n) => postMessage({ type: 'ready', threads: n }),
+  (r) => postMessage({ type: 'ready', threads: r.threads, note: r.note }),
   (e) => postMessage({ type: 'fatal', message: String(e && e.message || e) }),
 );
 

@@ -23,24 +23,34 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'applic
 
 let server;
 let origin;
+let plainServer;
+let plainOrigin;
 let browser;
 
-before(async () => {
-  assert.ok(existsSync(join(dist, 'index.html')), 'dist/ is built (RUSTUP_TOOLCHAIN=nightly trunk build --release --offline)');
-  server = createServer((req, res) => {
+function serve(isolated) {
+  return createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const file = join(dist, path === '/' ? 'index.html' : path);
     if (!file.startsWith(dist) || !existsSync(file)) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, {
-      'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-    });
+    const headers = { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream' };
+    if (isolated) {
+      headers['Cross-Origin-Opener-Policy'] = 'same-origin';
+      headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+    }
+    res.writeHead(200, headers);
     res.end(readFileSync(file));
   });
+}
+
+before(async () => {
+  assert.ok(existsSync(join(dist, 'index.html')), 'dist/ is built (RUSTUP_TOOLCHAIN=nightly trunk build --release --offline)');
+  server = serve(true);
+  plainServer = serve(false);
+  await new Promise((r) => plainServer.listen(0, '127.0.0.1', r));
+  plainOrigin = `http://127.0.0.1:${plainServer.address().port}`;
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${server.address().port}`;
   browser = await chromium.launch({
@@ -53,6 +63,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.close();
+  plainServer?.close();
 });
 
 function inputs() {
@@ -65,8 +76,8 @@ function inputs() {
   return [join(root, 'samples', 'apache_logs.gz'), ...generated, hostile];
 }
 
-async function tallyInPage(page, files, controls = {}) {
-  await page.goto(origin + '/');
+async function tallyInPage(page, files, controls = {}, at = origin) {
+  await page.goto(at + '/');
   await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 60_000 });
   if (controls.by) await page.selectOption('#by', controls.by);
   if (controls.prefix) await page.fill('#prefix', controls.prefix);
@@ -137,5 +148,21 @@ test('the page applies the prefix and key like the CLI', async () => {
   const expected = cli(files, ['--by', 'status', '--prefix', '/book/']);
   assert.deepEqual(rows, Object.entries(expected.counts));
   assert.equal(Number(summary.counted), expected.totals.counted);
+  await page.close();
+});
+
+test('without cross-origin isolation the page works on one thread and says so', async () => {
+  const files = inputs();
+  const page = await browser.newPage();
+  await page.goto(plainOrigin + '/');
+  assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+  const { rows, summary } = await tallyInPage(page, files, {}, plainOrigin);
+  const expected = cli(files);
+  assert.deepEqual(rows, Object.entries(expected.counts));
+  assert.equal(Number(summary.lines), expected.totals.lines);
+  assert.equal(summary.threads, '1');
+  const note = await page.$eval('#threads-note', (n) => [n.dataset.singleThread, n.textContent]);
+  assert.equal(note[0], 'true');
+  assert.match(note[1], /one thread: this page is not cross-origin isolated/);
   await page.close();
 });

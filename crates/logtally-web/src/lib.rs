@@ -105,6 +105,10 @@ struct FileSlot {
     done: Arc<AtomicBool>,
 }
 
+/// A file's task, run by a thread pool or, single-threaded, when its last
+/// slice has arrived.
+type FileTask = Box<dyn FnOnce() + Send>;
+
 /// One run over a set of files: files are started, fed and ended by the host;
 /// their tallies merge into one report.
 pub struct Session {
@@ -113,15 +117,19 @@ pub struct Session {
     total: Arc<Mutex<Tally>>,
     cancelled: Arc<AtomicBool>,
     consumed: Arc<AtomicU64>,
-    spawn: fn(Box<dyn FnOnce() + Send>),
+    /// Runs a file's task on a pool; `None`: single-threaded, tasks wait in
+    /// `deferred` for their file's end (the file's slices stay queued until then).
+    spawn: Option<fn(FileTask)>,
+    deferred: Vec<Option<FileTask>>,
     wave: usize,
 }
 
 impl Session {
     /// A session with these options; `spawn` runs a file's task (rayon's
-    /// `spawn` in the browser, a thread in native tests); `wave` blocks per
-    /// parallel step inside a file.
-    pub fn new(options: Options, spawn: fn(Box<dyn FnOnce() + Send>), wave: usize) -> Self {
+    /// `spawn` in the browser, a thread in native tests; `None` runs it on
+    /// this thread when the file ends); `wave` blocks per parallel step
+    /// inside a file.
+    pub fn new(options: Options, spawn: Option<fn(FileTask)>, wave: usize) -> Self {
         Session {
             analyzer: Analyzer::new(options),
             files: Vec::new(),
@@ -129,6 +137,7 @@ impl Session {
             cancelled: Arc::new(AtomicBool::new(false)),
             consumed: Arc::new(AtomicU64::new(0)),
             spawn,
+            deferred: Vec::new(),
             wave,
         }
     }
@@ -149,17 +158,27 @@ impl Session {
         let finished = Arc::clone(&done);
         let name = name.to_string();
         let wave = self.wave;
-        (self.spawn)(Box::new(move || {
+        let task: FileTask = Box::new(move || {
             let tally = tally_stream(&analyzer, &name, reader, wave);
             total.lock().unwrap().merge(tally);
             finished.store(true, Ordering::Release);
-        }));
+        });
+        match self.spawn {
+            Some(spawn) => {
+                spawn(task);
+                self.deferred.push(None);
+            }
+            None => self.deferred.push(Some(task)),
+        }
         self.files.push(FileSlot { queue, done });
         self.files.len() - 1
     }
 
     /// Whether file `id` can take another slice now.
     pub fn can_feed(&self, id: usize) -> bool {
+        if self.spawn.is_none() {
+            return true; // single-threaded: the file is read when it ends
+        }
         self.files
             .get(id)
             .is_some_and(|f| f.queue.state.lock().unwrap().slices.len() < QUEUE_SLICES)
@@ -174,11 +193,14 @@ impl Session {
         }
     }
 
-    /// Says that file `id` has no more bytes.
-    pub fn end_file(&self, id: usize) {
+    /// Says that file `id` has no more bytes (single-threaded: tallies it now).
+    pub fn end_file(&mut self, id: usize) {
         if let Some(f) = self.files.get(id) {
             f.queue.state.lock().unwrap().ended = true;
             f.queue.ready.notify_all();
+        }
+        if let Some(task) = self.deferred.get_mut(id).and_then(Option::take) {
+            task();
         }
     }
 
@@ -219,12 +241,12 @@ impl Session {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
 fn tally_stream(analyzer: &Analyzer, name: &str, reader: QueueReader, wave: usize) -> Tally {
     logtally_core::parallel::analyze_parallel(analyzer, name, reader, wave)
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(target_arch = "wasm32", feature = "threads")))]
 fn tally_stream(analyzer: &Analyzer, name: &str, reader: QueueReader, _wave: usize) -> Tally {
     analyzer.clone().analyze(name, reader)
 }
@@ -234,14 +256,24 @@ pub mod browser {
     use super::*;
     use wasm_bindgen::prelude::*;
 
+    #[cfg(feature = "threads")]
     pub use wasm_bindgen_rayon::init_thread_pool;
 
     /// The page's handle on a [`Session`].
     #[wasm_bindgen(js_name = Session)]
     pub struct WebSession(Session);
 
-    fn spawn_on_pool(task: Box<dyn FnOnce() + Send>) {
-        rayon::spawn(task);
+    #[cfg(feature = "threads")]
+    fn spawner() -> Option<fn(FileTask)> {
+        fn spawn_on_pool(task: FileTask) {
+            rayon::spawn(task);
+        }
+        Some(spawn_on_pool)
+    }
+
+    #[cfg(not(feature = "threads"))]
+    fn spawner() -> Option<fn(FileTask)> {
+        None
     }
 
     #[wasm_bindgen(js_class = Session)]
@@ -252,8 +284,8 @@ pub mod browser {
             let page: PageOptions =
                 serde_json::from_str(options_json).map_err(|e| JsError::new(&e.to_string()))?;
             let options = page.to_options().map_err(|e| JsError::new(&e))?;
-            let wave = 2 * rayon::current_num_threads();
-            Ok(WebSession(Session::new(options, spawn_on_pool, wave)))
+            let wave = 2 * thread_count();
+            Ok(WebSession(Session::new(options, spawner(), wave)))
         }
 
         /// Starts a file; returns its id.
@@ -275,7 +307,7 @@ pub mod browser {
 
         /// No more bytes for file `id`.
         #[wasm_bindgen(js_name = endFile)]
-        pub fn end_file(&self, id: usize) {
+        pub fn end_file(&mut self, id: usize) {
             self.0.end_file(id);
         }
 
@@ -308,10 +340,13 @@ pub mod browser {
         }
     }
 
-    /// Threads in the pool.
+    /// Threads in the pool (1 in the single-threaded build).
     #[wasm_bindgen(js_name = threadCount)]
     pub fn thread_count() -> usize {
-        rayon::current_num_threads()
+        #[cfg(feature = "threads")]
+        return rayon::current_num_threads();
+        #[cfg(not(feature = "threads"))]
+        return 1;
     }
 }
 
@@ -319,8 +354,33 @@ pub mod browser {
 mod tests {
     use super::*;
 
-    fn thread(task: Box<dyn FnOnce() + Send>) {
+    fn thread(task: FileTask) {
         std::thread::spawn(task);
+    }
+
+    #[test]
+    fn single_threaded_sessions_tally_when_a_file_ends() {
+        let sample = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../samples/apache_logs.gz"
+        ))
+        .unwrap();
+        let expected = Analyzer::new(Options::default()).analyze("apache_logs.gz", &sample[..]);
+        let mut session = Session::new(Options::default(), None, 1);
+        let id = session.start_file("apache_logs.gz");
+        for piece in sample.chunks(100_000) {
+            assert!(session.can_feed(id));
+            session.feed(id, piece.to_vec());
+        }
+        assert!(!session.file_done(id));
+        session.end_file(id);
+        assert!(session.all_done());
+        let want = serde_json::to_string(&expected.report(Limit {
+            top: None,
+            min_count: 1,
+        }))
+        .unwrap();
+        assert_eq!(session.report_json(None), want);
     }
 
     #[test]
@@ -331,7 +391,7 @@ mod tests {
         ))
         .unwrap();
         let expected = Analyzer::new(Options::default()).analyze("apache_logs.gz", &sample[..]);
-        let mut session = Session::new(Options::default(), thread, 4);
+        let mut session = Session::new(Options::default(), Some(thread), 4);
         let a = session.start_file("apache_logs.gz");
         let b = session.start_file("apache_logs.gz");
         for (i, piece) in sample.chunks(7777).enumerate() {
