@@ -84,6 +84,9 @@ function renderSummary(report, seconds) {
   for (const k of ['files', 'lines', 'counted', 'filtered', 'malformed']) summary.dataset[k] = String(t[k]);
   summary.dataset.threads = String(threads);
   summary.dataset.partial = String(report.partial);
+  summary.dataset.seconds = String(seconds);
+  summary.dataset.bytesIn = String(t.bytes_in);
+  summary.dataset.bytesOut = String(t.bytes_out);
 }
 
 function renderCounts(report) {

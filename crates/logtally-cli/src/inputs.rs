@@ -1,7 +1,7 @@
 //! PATH arguments -> input files: files as given, directories' `*.gz` and
 //! `*.log` files, and glob patterns expanded here as the seed's `glob.glob`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// An input named on the command line, or why it names nothing readable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,27 @@ fn is_log_name(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("gz") || e.eq_ignore_ascii_case("log"))
 }
 
+/// Adds the files among `paths`, sorted by name, or says `empty` when there are none.
+fn push_files(
+    inputs: &mut Vec<Input>,
+    arg: &str,
+    paths: impl Iterator<Item = PathBuf>,
+    empty: &str,
+) {
+    let mut files: Vec<String> = paths
+        .filter(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        inputs.push(Input::Unusable {
+            path: arg.to_string(),
+            reason: empty.to_string(),
+        });
+    }
+    inputs.extend(files.into_iter().map(Input::File));
+}
+
 /// Expands the PATH arguments, keeping their order (entries of one directory
 /// or one pattern sorted by name).
 pub fn expand(args: &[String]) -> Vec<Input> {
@@ -30,20 +51,16 @@ pub fn expand(args: &[String]) -> Vec<Input> {
         if path.is_dir() {
             match std::fs::read_dir(path) {
                 Ok(entries) => {
-                    let mut files: Vec<String> = entries
+                    let logs = entries
                         .filter_map(Result::ok)
                         .map(|e| e.path())
-                        .filter(|p| p.is_file() && is_log_name(p))
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .collect();
-                    files.sort();
-                    if files.is_empty() {
-                        inputs.push(Input::Unusable {
-                            path: arg.clone(),
-                            reason: "directory has no *.gz or *.log files".into(),
-                        });
-                    }
-                    inputs.extend(files.into_iter().map(Input::File));
+                        .filter(|p| is_log_name(p));
+                    push_files(
+                        &mut inputs,
+                        arg,
+                        logs,
+                        "directory has no *.gz or *.log files",
+                    );
                 }
                 Err(e) => inputs.push(Input::Unusable {
                     path: arg.clone(),
@@ -52,21 +69,12 @@ pub fn expand(args: &[String]) -> Vec<Input> {
             }
         } else if !path.exists() && is_glob(arg) {
             match glob::glob(arg) {
-                Ok(paths) => {
-                    let mut files: Vec<String> = paths
-                        .filter_map(Result::ok)
-                        .filter(|p| p.is_file())
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .collect();
-                    files.sort();
-                    if files.is_empty() {
-                        inputs.push(Input::Unusable {
-                            path: arg.clone(),
-                            reason: "no file matches this pattern".into(),
-                        });
-                    }
-                    inputs.extend(files.into_iter().map(Input::File));
-                }
+                Ok(paths) => push_files(
+                    &mut inputs,
+                    arg,
+                    paths.filter_map(Result::ok),
+                    "no file matches this pattern",
+                ),
                 Err(e) => inputs.push(Input::Unusable {
                     path: arg.clone(),
                     reason: format!("bad pattern: {e}"),

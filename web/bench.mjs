@@ -1,0 +1,76 @@
+// The page's throughput in headless Chromium against the native thread engine
+// on the same files: node web/bench.mjs [FILE...]
+// (default: the seed corpus of bench/bench.py). Needs dist/ and the release CLI.
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const bin = join(root, 'target', 'release', 'logtally');
+const seedDir = join(root, 'target', 'bench', 'corpus-seed', 'seed');
+const files = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : readdirSync(seedDir).filter((f) => f.endsWith('.gz')).sort().map((f) => join(seedDir, f));
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+
+const server = createServer((req, res) => {
+  const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  const file = join(dist, path === '/' ? 'index.html' : path);
+  if (!file.startsWith(dist) || !existsSync(file)) return res.writeHead(404).end();
+  res.writeHead(200, {
+    'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+  });
+  res.end(readFileSync(file));
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+});
+
+const runs = [];
+for (let i = 0; i < 3; i++) {
+  const page = await browser.newPage();
+  await page.goto(origin + '/');
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 60_000 });
+  await page.setInputFiles('input[type=file]', files);
+  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status').dataset.state), null, { timeout: 600_000 });
+  runs.push(await page.$eval('#summary', (s) => ({ ...s.dataset })));
+  await page.close();
+}
+await browser.close();
+server.close();
+
+const best = runs.reduce((a, b) => (Number(a.seconds) <= Number(b.seconds) ? a : b));
+const threads = Number(best.threads);
+let native = Infinity;
+for (let i = 0; i < 3; i++) {
+  const out = execFileSync(bin, ['--engine', 'thread', '-j', String(threads), '-q', '--stats', '--format', 'json', ...files], { stdio: ['ignore', 'ignore', 'pipe'] });
+  native = Math.min(native, JSON.parse(out.toString().trim().split('\n').pop()).seconds);
+}
+const pageSeconds = Number(best.seconds);
+const result = {
+  files: files.length,
+  gz_MB: Number(best.bytesIn) / 1e6,
+  text_MB: Number(best.bytesOut) / 1e6,
+  lines: Number(best.lines),
+  threads,
+  page_seconds: pageSeconds,
+  page_gz_MBps: Number(best.bytesIn) / 1e6 / pageSeconds,
+  native_thread_seconds: native,
+  page_over_native: pageSeconds / native,
+  target_met_within_2x: pageSeconds / native <= 2,
+};
+mkdirSync(join(root, 'target', 'bench'), { recursive: true });
+writeFileSync(join(root, 'target', 'bench', 'browser.json'), JSON.stringify(result, null, 2) + '\n');
+console.log('| run | threads | seconds | gzip MB/s |\n| --- | --- | --- | --- |');
+console.log(`| page (headless Chromium) | ${threads} | ${pageSeconds.toFixed(2)} | ${result.page_gz_MBps.toFixed(1)} |`);
+console.log(`| native thread engine | ${threads} | ${native.toFixed(2)} | ${(Number(best.bytesIn) / 1e6 / native).toFixed(1)} |`);
+console.log(`\npage / native = ${result.page_over_native.toFixed(2)} (target: <= 2): ${result.target_met_within_2x ? 'MET' : 'NOT MET'}`);
