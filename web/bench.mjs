@@ -1,7 +1,7 @@
 // The page's throughput in headless Chromium against the native thread engine
 // on the same files: node web/bench.mjs [FILE...]
 // (default: the seed corpus of bench/bench.py). Needs dist/ and the release CLI.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
@@ -52,8 +52,8 @@ const best = runs.reduce((a, b) => (Number(a.seconds) <= Number(b.seconds) ? a :
 const threads = Number(best.threads);
 let native = Infinity;
 for (let i = 0; i < 3; i++) {
-  const out = execFileSync(bin, ['--engine', 'thread', '-j', String(threads), '-q', '--stats', '--format', 'json', ...files], { stdio: ['ignore', 'ignore', 'pipe'] });
-  native = Math.min(native, JSON.parse(out.toString().trim().split('\n').pop()).seconds);
+  const run = spawnSync(bin, ['--engine', 'thread', '-j', String(threads), '-q', '--stats', '--format', 'json', ...files]);
+  native = Math.min(native, JSON.parse(run.stderr.toString().trim().split('\n').pop()).seconds);
 }
 const pageSeconds = Number(best.seconds);
 const result = {
