@@ -8,6 +8,7 @@ use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
 
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::details::{check_url, parse_agent, parse_time, split_request, url_path, UrlError};
@@ -181,6 +182,8 @@ pub struct Analyzer {
     target_scratch: Vec<u8>,
     scratch: Vec<u8>,
     referrer_scratch: Vec<u8>,
+    /// The last time text seen and what it parsed to.
+    last_time: (Vec<u8>, Option<DateTime<FixedOffset>>),
 }
 
 impl Analyzer {
@@ -192,6 +195,7 @@ impl Analyzer {
             target_scratch: Vec::new(),
             scratch: Vec::new(),
             referrer_scratch: Vec::new(),
+            last_time: (Vec::new(), None),
         }
     }
 
@@ -208,11 +212,18 @@ impl Analyzer {
             target_scratch,
             scratch,
             referrer_scratch,
+            last_time,
         } = self;
         let Some(record) = parser.parse(line) else {
             return Outcome::Malformed(Malformed::NotARecord);
         };
-        let Some(time) = parse_time(record.time) else {
+        // Consecutive lines mostly share their second: parse each time text once.
+        if last_time.0 != record.time {
+            last_time.0.clear();
+            last_time.0.extend_from_slice(record.time);
+            last_time.1 = parse_time(record.time);
+        }
+        let Some(time) = last_time.1 else {
             return Outcome::Malformed(Malformed::BadTime);
         };
         let Some(request) = split_request(record.request, target_scratch) else {

@@ -60,9 +60,18 @@ impl PathFilter {
         if path.iter().all(|&b| b == b'/') {
             return false; // `not any(path.split("/"))`
         }
+        // Bit n set: some excluded name is n bytes long (a cheap first test).
+        let lengths = self.names.iter().fold(0u64, |m, n| {
+            if n.len() < 64 {
+                m | 1 << n.len()
+            } else {
+                u64::MAX
+            }
+        });
         let mut last: &[u8] = b"";
         for segment in path.split(|&b| b == b'/') {
-            if self.names.iter().any(|n| n.as_bytes() == segment) {
+            let maybe = segment.len() >= 64 || lengths & (1 << segment.len()) != 0;
+            if maybe && self.names.iter().any(|n| n.as_bytes() == segment) {
                 return false;
             }
             last = segment;
