@@ -8,6 +8,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+use common::assert_balanced;
+
 const GOOD: &str = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /book/ch1.html HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (X11) Gecko\"";
 
 fn dir(name: &str) -> PathBuf {
@@ -58,19 +61,6 @@ fn file_summary<'a>(v: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|f| f["path"].as_str().unwrap().ends_with(name))
         .unwrap_or_else(|| panic!("no {name} in {v}"))
-}
-
-fn assert_balanced(v: &Value) {
-    let t = &v["totals"];
-    let n = |k: &str| t[k].as_u64().unwrap();
-    assert_eq!(
-        n("lines"),
-        n("counted") + n("filtered") + n("malformed"),
-        "{t}"
-    );
-    let files = v["files"].as_array().unwrap();
-    let sum: u64 = files.iter().map(|f| f["lines"].as_u64().unwrap()).sum();
-    assert_eq!(sum, n("lines"));
 }
 
 /// Runs every engine on `files`, checks they agree, and returns one result.

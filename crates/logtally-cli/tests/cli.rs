@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::assert_balanced;
+
 fn logtally() -> Command {
     Command::new(env!("CARGO_BIN_EXE_logtally"))
 }
@@ -106,24 +109,6 @@ fn tally_json(engine: &str, extra: &[&str], files: &[String]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     json_of(&out)
-}
-
-fn assert_balanced(v: &Value) {
-    let t = &v["totals"];
-    let n = |k: &str| t[k].as_u64().unwrap();
-    assert_eq!(
-        n("lines"),
-        n("counted") + n("filtered") + n("malformed"),
-        "{t}"
-    );
-    for f in v["files"].as_array().unwrap() {
-        let n = |k: &str| f[k].as_u64().unwrap();
-        assert_eq!(
-            n("lines"),
-            n("counted") + n("filtered") + n("malformed"),
-            "{f}"
-        );
-    }
 }
 
 #[test]

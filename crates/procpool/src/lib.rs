@@ -364,6 +364,21 @@ impl Pool {
         Ok((results, total))
     }
 
+    /// Queues `f` over `items`: the common step of the map family.
+    fn submit_fn<F, T, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = T>,
+        chunksize: Option<usize>,
+    ) -> Result<(Receiver<Delivery>, usize), PoolError>
+    where
+        F: Fn(T) -> R + Copy + Send + 'static,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.submit(protocol::call_id_for::<F, T, R>(f), items, chunksize)
+    }
+
     /// Applies `f` to every item, in parallel; the results in input order.
     /// The first failure (lowest index) is returned as the error.
     ///
@@ -379,8 +394,7 @@ impl Pool {
         T: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let call = protocol::call_id_for::<F, T, R>(f);
-        let (results, total) = self.submit(call, items, chunksize)?;
+        let (results, total) = self.submit_fn(f, items, chunksize)?;
         IMap::<R>::new(results, total).collect()
     }
 
@@ -398,8 +412,7 @@ impl Pool {
         T: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let call = protocol::call_id_for::<F, T, R>(f);
-        let (results, total) = self.submit(call, items, Some(chunksize.unwrap_or(1)))?;
+        let (results, total) = self.submit_fn(f, items, Some(chunksize.unwrap_or(1)))?;
         Ok(IMap::new(results, total))
     }
 
@@ -416,8 +429,7 @@ impl Pool {
         T: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let call = protocol::call_id_for::<F, T, R>(f);
-        let (results, total) = self.submit(call, items, Some(chunksize.unwrap_or(1)))?;
+        let (results, total) = self.submit_fn(f, items, Some(chunksize.unwrap_or(1)))?;
         Ok(IMapUnordered {
             results,
             remaining: total,
@@ -467,8 +479,7 @@ impl Pool {
         T: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        let call = protocol::call_id_for::<F, T, R>(f);
-        let (results, _) = self.submit(call, [arg], Some(1))?;
+        let (results, _) = self.submit_fn(f, [arg], Some(1))?;
         let handle = AsyncResult::pending();
         let slot = handle.clone();
         std::thread::spawn(move || {
@@ -499,9 +510,7 @@ impl Pool {
         C: FnOnce(&[R]) + Send + 'static,
         E: FnOnce(&PoolError) + Send + 'static,
     {
-        let chunksize = chunksize.unwrap_or(0);
-        let call = protocol::call_id_for::<F, T, R>(f);
-        let (results, total) = self.submit(call, items, (chunksize > 0).then_some(chunksize))?;
+        let (results, total) = self.submit_fn(f, items, chunksize.filter(|&c| c > 0))?;
         let handle = AsyncResult::pending();
         let slot = handle.clone();
         std::thread::spawn(move || {

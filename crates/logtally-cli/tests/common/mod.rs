@@ -1,0 +1,27 @@
+//! Checks shared by the CLI's integration tests.
+
+use serde_json::Value;
+
+/// Every line read is accounted for, per file and in total, and the files add
+/// up to the total.
+pub fn assert_balanced(v: &Value) {
+    let n = |o: &Value, k: &str| o[k].as_u64().unwrap_or_else(|| panic!("no {k} in {o}"));
+    let t = &v["totals"];
+    assert_eq!(
+        n(t, "lines"),
+        n(t, "counted") + n(t, "filtered") + n(t, "malformed"),
+        "{t}"
+    );
+    let files = v["files"].as_array().unwrap();
+    for f in files {
+        assert_eq!(
+            n(f, "lines"),
+            n(f, "counted") + n(f, "filtered") + n(f, "malformed"),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        files.iter().map(|f| n(f, "lines")).sum::<u64>(),
+        n(t, "lines")
+    );
+}
