@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use logtally_core::analyze::tally_lines;
 use logtally_core::parallel::analyze_parallel;
-use logtally_core::{failed_file, Analyzer, LineReader, Options, Partial, StreamEnd, Tally};
+use logtally_core::{failed_file, Analyzer, Options, Tally};
 use serde::{Deserialize, Serialize};
 
 /// One unit of work: a file and what to count in it. It crosses to worker
@@ -54,21 +55,7 @@ pub fn analyze_file(task: FileTask) -> Tally {
 /// The floor of the work: the same reading (inflate, split lines) with no
 /// parsing. Lines show as filtered, so the accounting still balances.
 fn decompress_only(path: &str, file: File, max_line: usize) -> Tally {
-    let mut lines = LineReader::with_max_line(file, max_line);
-    let mut partial = Partial::default();
-    let mut error = None;
-    loop {
-        match lines.next_line() {
-            Ok(Some(_)) => partial.lines += 1,
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e.to_string());
-                break;
-            }
-        }
-    }
-    partial.filtered = partial.lines;
-    partial.into_tally(&StreamEnd::of(path, &lines, error))
+    tally_lines(path, file, max_line, |partial, _| partial.filtered += 1)
 }
 
 /// Opens an input, or says why it cannot be read.

@@ -15,7 +15,7 @@ use crate::details::{check_url, parse_agent, parse_time, split_request, url_path
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
 use crate::record::{AccessRecord, RecordParser};
-use crate::tally::{FileSummary, Problem, Tally};
+use crate::tally::{merge_counts, FileSummary, Problem, Tally};
 
 /// What the counts are keyed by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -265,8 +265,8 @@ impl Analyzer {
     }
 
     /// Classifies one line and records the outcome in `partial`.
+    /// The caller counts the line itself (`partial.lines`).
     pub fn add_line(&mut self, partial: &mut Partial, line: Line<'_>) {
-        partial.lines += 1;
         let outcome = match line.cut {
             Some(Cut::TooLong) => Outcome::Malformed(Malformed::TooLong),
             Some(Cut::StreamFault) => Outcome::Malformed(Malformed::Incomplete),
@@ -298,6 +298,7 @@ impl Analyzer {
     pub fn analyze_block(&mut self, block: &Block) -> Partial {
         let mut partial = Partial::default();
         for line in block.lines() {
+            partial.lines += 1;
             self.add_line(&mut partial, line);
         }
         partial
@@ -308,21 +309,45 @@ impl Analyzer {
     /// A read fault ends the stream: the lines before it stay counted, the file
     /// is marked failed and the fault is listed.
     pub fn analyze<R: Read>(&mut self, name: &str, reader: R) -> Tally {
-        let mut lines = LineReader::with_max_line(reader, self.options.max_line);
-        let mut partial = Partial::default();
-        let mut error = None;
-        loop {
-            match lines.next_line() {
-                Ok(Some(line)) => self.add_line(&mut partial, line),
-                Ok(None) => break,
-                Err(e) => {
-                    error = Some(e.to_string());
-                    break;
-                }
+        let max_line = self.options.max_line;
+        tally_lines(name, reader, max_line, |partial, line| {
+            self.add_line(partial, line)
+        })
+    }
+}
+
+/// Reads a stream's lines, counting each and handing it to `each`, until its end or a fault
+/// (which ends the stream: the lines before it stay, the file is marked
+/// failed), then adds the stream's accounting.
+///
+/// ```
+/// // Count lines only, as the benchmark's floor does.
+/// let t = logtally_core::analyze::tally_lines("x.log", &b"a\nb\n"[..], 100, |p, _| p.filtered += 1);
+/// assert_eq!((t.totals.lines, t.totals.filtered), (2, 2));
+/// ```
+pub fn tally_lines<R: Read>(
+    name: &str,
+    reader: R,
+    max_line: usize,
+    mut each: impl FnMut(&mut Partial, Line<'_>),
+) -> Tally {
+    let mut lines = LineReader::with_max_line(reader, max_line);
+    let mut partial = Partial::default();
+    let mut error = None;
+    loop {
+        match lines.next_line() {
+            Ok(Some(line)) => {
+                partial.lines += 1;
+                each(&mut partial, line);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
             }
         }
-        partial.into_tally(&StreamEnd::of(name, &lines, error))
     }
+    partial.into_tally(&StreamEnd::of(name, &lines, error))
 }
 
 /// The tally of some lines of one stream: what blocks of a stream merge into
@@ -347,13 +372,7 @@ impl Partial {
     /// Adds `other`, keeping the `max_samples` malformed lines that come first
     /// in the stream, so the result does not depend on how it was cut.
     pub fn merge(&mut self, other: Partial, max_samples: usize) {
-        let mut smaller = other.counts;
-        if self.counts.len() < smaller.len() {
-            std::mem::swap(&mut self.counts, &mut smaller);
-        }
-        for (k, n) in smaller {
-            *self.counts.entry(k).or_insert(0) += n;
-        }
+        merge_counts(&mut self.counts, other.counts);
         self.lines += other.lines;
         self.counted += other.counted;
         self.filtered += other.filtered;
@@ -446,23 +465,11 @@ impl StreamEnd {
 /// assert!(t.files[0].failed);
 /// ```
 pub fn failed_file(name: &str, message: &str) -> Tally {
-    Tally {
-        totals: crate::tally::Totals {
-            files: 1,
-            ..Default::default()
-        },
-        files: vec![FileSummary {
-            path: name.to_string(),
-            failed: true,
-            ..FileSummary::default()
-        }],
-        errors: vec![Problem {
-            path: name.to_string(),
-            line: None,
-            message: message.to_string(),
-        }],
-        ..Tally::default()
-    }
+    Partial::default().into_tally(&StreamEnd {
+        name: name.to_string(),
+        error: Some(message.to_string()),
+        ..StreamEnd::default()
+    })
 }
 
 fn referrer_host(record: &AccessRecord<'_>) -> String {

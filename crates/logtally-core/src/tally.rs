@@ -133,14 +133,7 @@ impl Tally {
 
     /// Merges `other` into `self` (the seed's `Counter.update`, plus accounting).
     pub fn merge(&mut self, other: Tally) {
-        let mut smaller = other.counts;
-        if self.counts.len() < smaller.len() {
-            // Fold the smaller map into the larger one.
-            std::mem::swap(&mut self.counts, &mut smaller);
-        }
-        for (k, n) in smaller {
-            *self.counts.entry(k).or_insert(0) += n;
-        }
+        merge_counts(&mut self.counts, other.counts);
         self.totals.add(&other.totals);
         self.files.extend(other.files);
         self.errors.extend(other.errors);
@@ -182,6 +175,22 @@ impl Tally {
             errors,
             partial: false,
         }
+    }
+}
+
+/// Adds the counts of `other` to `counts`, folding the smaller map into the
+/// larger one.
+pub(crate) fn merge_counts<K, S>(counts: &mut HashMap<K, u64, S>, other: HashMap<K, u64, S>)
+where
+    K: std::hash::Hash + Eq,
+    S: std::hash::BuildHasher,
+{
+    let mut smaller = other;
+    if counts.len() < smaller.len() {
+        std::mem::swap(counts, &mut smaller);
+    }
+    for (k, n) in smaller {
+        *counts.entry(k).or_insert(0) += n;
     }
 }
 
