@@ -177,6 +177,28 @@ fn spaces(line: &[u8], i: usize) -> Option<usize> {
     (n > 0).then_some(i + n)
 }
 
+/// The first `close` at or after `from` that is followed by white space and
+/// then a byte that `next` accepts: (index of `close`, index of that byte).
+/// This is where a lazy `(.+?)` ending in `close\s+` stops when what follows
+/// starts with such a byte; earlier `close`s cannot lead to a match.
+fn close_before(
+    line: &[u8],
+    from: usize,
+    close: u8,
+    next: impl Fn(u8) -> bool,
+) -> Option<(usize, usize)> {
+    let mut j = from;
+    loop {
+        let k = j + memchr::memchr(close, line.get(j..)?)?;
+        if let Some(after) = spaces(line, k + 1) {
+            if line.get(after).is_some_and(|&b| next(b)) {
+                return Some((k, after));
+            }
+        }
+        j = k + 1;
+    }
+}
+
 fn fast_fields(line: &[u8]) -> Option<AccessRecord<'_>> {
     // host, identity, user: each the whole run of non-space bytes (the only way
     // `\S+\s+` can match), each followed by white space.
@@ -194,28 +216,12 @@ fn fast_fields(line: &[u8]) -> Option<AccessRecord<'_>> {
         return None;
     }
     let time_start = i + 1;
-    let mut j = time_start + 1;
-    let (time_end, request_start) = loop {
-        let k = j + memchr::memchr(b']', line.get(j..)?)?;
-        if let Some(after) = spaces(line, k + 1) {
-            if line.get(after) == Some(&b'"') {
-                break (k, after + 1);
-            }
-        }
-        j = k + 1;
-    };
+    let (time_end, quote) = close_before(line, time_start + 1, b']', |b| b == b'"')?;
+    let request_start = quote + 1;
     // `"(.+?)"\s+`: the first closing quote that is followed by white space and
     // digits; if the rest then fails, a longer request might match: defer.
-    let mut j = request_start + 1;
-    let (request_end, status_start) = loop {
-        let k = j + memchr::memchr(b'"', line.get(j..)?)?;
-        if let Some(after) = spaces(line, k + 1) {
-            if line.get(after).is_some_and(u8::is_ascii_digit) {
-                break (k, after);
-            }
-        }
-        j = k + 1;
-    };
+    let (request_end, status_start) =
+        close_before(line, request_start + 1, b'"', |b| b.is_ascii_digit())?;
     let status_len = line[status_start..]
         .iter()
         .take_while(|b| b.is_ascii_digit())
@@ -246,16 +252,8 @@ fn fast_fields(line: &[u8]) -> Option<AccessRecord<'_>> {
         return None;
     }
     let referer_start = i + 1;
-    let mut j = referer_start;
-    let (referer_end, agent_start) = loop {
-        let k = j + memchr::memchr(b'"', line.get(j..)?)?;
-        if let Some(after) = spaces(line, k + 1) {
-            if line.get(after) == Some(&b'"') {
-                break (k, after + 1);
-            }
-        }
-        j = k + 1;
-    };
+    let (referer_end, quote) = close_before(line, referer_start, b'"', |b| b == b'"')?;
+    let agent_start = quote + 1;
     let agent_end = agent_start + 1 + memchr::memchr(b'"', line.get(agent_start + 1..)?)?;
     Some(AccessRecord {
         referer: Some(&line[referer_start..referer_end]),
