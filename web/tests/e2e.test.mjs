@@ -6,11 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { join, extname, dirname } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serveDist } from '../serve.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = join(root, 'dist');
@@ -19,40 +19,18 @@ const bin = process.env.LOGTALLY_BIN || join(root, 'target', 'release', 'logtall
 const gen = process.env.LOGTALLY_GEN || join(root, 'target', 'release', 'logtally-gen');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
-
 let server;
 let origin;
 let plainServer;
 let plainOrigin;
 let browser;
 
-function serve(isolated) {
-  return createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = join(dist, path === '/' ? 'index.html' : path);
-    if (!file.startsWith(dist) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    const headers = { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream' };
-    if (isolated) {
-      headers['Cross-Origin-Opener-Policy'] = 'same-origin';
-      headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
-    }
-    res.writeHead(200, headers);
-    res.end(readFileSync(file));
-  });
-}
-
 before(async () => {
-  assert.ok(existsSync(join(dist, 'index.html')), 'dist/ is built (RUSTUP_TOOLCHAIN=nightly trunk build --release --offline)');
-  server = serve(true);
-  plainServer = serve(false);
-  await new Promise((r) => plainServer.listen(0, '127.0.0.1', r));
-  plainOrigin = `http://127.0.0.1:${plainServer.address().port}`;
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  assert.ok(existsSync(join(dist, 'index.html')), 'dist/ is built (bash scripts/web build)');
+  server = await serveDist(dist, { isolated: true });
+  origin = server.origin;
+  plainServer = await serveDist(dist, { isolated: false });
+  plainOrigin = plainServer.origin;
   browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
