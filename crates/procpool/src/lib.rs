@@ -85,6 +85,10 @@ pub enum PoolError {
     /// A worker process could not be started.
     #[error("could not start a worker process: {0}")]
     Spawn(String),
+    /// The task cannot be named in a worker process (it lives in a shared
+    /// library, not in the executable with procpool).
+    #[error("the task cannot run in a worker process: {0}")]
+    Unnameable(String),
     /// An argument or result could not be encoded or decoded.
     #[error("task {index}: could not encode or decode: {message}")]
     Codec {
@@ -140,8 +144,10 @@ struct Queue {
 struct Shared {
     queue: Mutex<Queue>,
     available: Condvar,
-    /// Live worker pids by slot, for `terminate` and for observers.
-    pids: Mutex<Vec<Option<u32>>>,
+    /// Live workers by slot: the pid, for observers, and a handle on the
+    /// worker's socket, with which `terminate` cuts it off (its slot thread
+    /// then kills it through the child handle; a bare pid may be reused).
+    workers: Mutex<Vec<Option<(u32, std::os::unix::net::UnixStream)>>>,
     config: Config,
 }
 
@@ -222,6 +228,9 @@ impl PoolBuilder {
     pub fn build(mut self) -> Result<Pool, PoolError> {
         let processes = self.processes.unwrap_or_else(available_cores);
         let config = self.config().clone();
+        if let Some((call, _)) = &config.initializer {
+            protocol::check_nameable(*call).map_err(PoolError::Unnameable)?;
+        }
         Pool::start(processes, config)
     }
 }
@@ -263,27 +272,37 @@ impl Pool {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             available: Condvar::new(),
-            pids: Mutex::new(vec![None; processes]),
+            workers: Mutex::new((0..processes).map(|_| None).collect()),
             config,
         });
-        // Start the first generation here so that a pool that cannot start fails now.
-        let mut slots = Vec::with_capacity(processes);
-        for slot in 0..processes {
-            let first = worker::Worker::spawn(&shared.config).map_err(PoolError::Spawn)?;
-            shared.pids.lock().unwrap()[slot] = Some(first.pid);
-            let shared = Arc::clone(&shared);
-            slots.push(
-                std::thread::Builder::new()
-                    .name(format!("procpool-slot-{slot}"))
-                    .spawn(move || worker::run_slot(&shared, slot, first))
-                    .map_err(|e| PoolError::Spawn(e.to_string()))?,
-            );
-        }
-        Ok(Pool {
+        // Each slot thread starts its own worker (a worker dies with the thread
+        // that forked it); wait for the first generation so that a pool that
+        // cannot start fails now.
+        let (started, start_results) = mpsc::sync_channel(processes);
+        let mut pool = Pool {
             shared,
-            slots: Mutex::new(slots),
+            slots: Mutex::new(Vec::with_capacity(processes)),
             processes,
-        })
+        };
+        for slot in 0..processes {
+            let shared = Arc::clone(&pool.shared);
+            let started = started.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("procpool-slot-{slot}"))
+                .spawn(move || worker::run_slot(&shared, slot, started))
+                .map_err(|e| PoolError::Spawn(e.to_string()))?;
+            pool.slots.get_mut().unwrap().push(thread);
+        }
+        drop(started);
+        for _ in 0..processes {
+            match start_results.recv() {
+                Ok(Ok(())) => {}
+                // Dropping the pool terminates and reaps the workers that did start.
+                Ok(Err(message)) => return Err(PoolError::Spawn(message)),
+                Err(_) => return Err(PoolError::Spawn("a slot thread ended".to_string())),
+            }
+        }
+        Ok(pool)
     }
 
     /// The number of worker processes.
@@ -295,12 +314,12 @@ impl Pool {
     /// and when a worker dies and is replaced).
     pub fn worker_pids(&self) -> Vec<u32> {
         self.shared
-            .pids
+            .workers
             .lock()
             .unwrap()
             .iter()
             .flatten()
-            .copied()
+            .map(|(pid, _)| *pid)
             .collect()
     }
 
@@ -311,6 +330,7 @@ impl Pool {
         items: impl IntoIterator<Item = T>,
         chunksize: Option<usize>,
     ) -> Result<(Receiver<Delivery>, usize), PoolError> {
+        protocol::check_nameable(call).map_err(PoolError::Unnameable)?;
         let (sink, results) = mpsc::channel();
         let encoded: Vec<Result<Vec<u8>, String>> = items
             .into_iter()
@@ -558,11 +578,10 @@ impl Pool {
             queue.jobs.drain(..).collect()
         };
         self.shared.available.notify_all();
-        for pid in self.worker_pids() {
-            // SIGKILL: a worker may be deep in a task; its slot thread reaps it.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
-            }
+        // A worker may be deep in a task: cut its socket, so that its slot
+        // thread stops waiting for it and kills it through its child handle.
+        for (_, stream) in self.shared.workers.lock().unwrap().iter().flatten() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
         }
         for job in abandoned {
             job.fail_all(|index| PoolError::Terminated { index });

@@ -1,21 +1,45 @@
 //! What crosses between the parent and a worker, and how a task is named.
 //!
-//! A task is named by the address of a trampoline monomorphized for its
-//! function type, as an offset from a fixed function of this crate. Workers
-//! run the very same executable (`/proc/self/exe`), so the offset names the
-//! same code there. Task functions are zero-sized (fn items, closures that
-//! capture nothing), so the trampoline can produce one without data.
+//! A task is named by a [`TaskEntry`]: a small static, one per task type
+//! (monomorphized), that holds a magic number and the task's trampoline. The
+//! name that crosses is the entry's offset from a fixed function of this
+//! crate ([`anchor`]). Workers run the very same executable (`/proc/self/exe`,
+//! checked by the fingerprint in their hello), so the offset names the same
+//! entry there. Task functions are zero-sized (fn items, closures that capture
+//! nothing), so the trampoline can produce one without data.
+//!
+//! The safety model: nothing is called on trust. The parent refuses to name a
+//! task whose entry lies in another image than the anchor (a task in a shared
+//! library, whose offset would differ in the worker). The worker refuses a
+//! worker role in another executable (fingerprint), and refuses a name that
+//! does not lead to an entry of its own image: it copies the bytes at that
+//! address with a system call that fails instead of faulting on unmapped
+//! memory, checks the magic number, and checks that the trampoline lies in the
+//! same image; only then does it call it.
 
 use std::io::{self, Read, Write};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// A task's name: its trampoline's offset from [`anchor`].
+/// A task's name: its [`TaskEntry`]'s offset from [`anchor`].
 pub(crate) type CallId = i64;
 
 /// Decodes the argument, calls the task, encodes the result.
 pub(crate) type Trampoline = fn(&[u8]) -> Result<Vec<u8>, String>;
+
+/// Marks a [`TaskEntry`]: an address that does not hold it is not a task.
+const TASK_MAGIC: u128 = 0x7072_6f63_706f_6f6c_9e37_79b9_7f4a_7c15;
+
+/// The static a [`CallId`] points at, one per task type.
+#[repr(C)]
+pub(crate) struct TaskEntry {
+    magic: u128,
+    run: Trampoline,
+}
+
+/// The entry of one task type, as a promoted constant: a static per monomorphization.
+struct EntryOf<F, T, R>(std::marker::PhantomData<fn(F, T) -> R>);
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToWorker {
@@ -29,12 +53,38 @@ pub(crate) enum ToWorker {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum FromWorker {
-    /// The worker is up (it entered worker mode in `init`).
-    Hello { pid: u32 },
+    /// The worker is up (it entered worker mode in `init`), running this executable.
+    Hello { pid: u32, fingerprint: Fingerprint },
     /// The initializer ran (or failed with this panic message).
     InitDone(Result<(), String>),
     /// One result per argument: the encoded value, or the panic message.
     Done(Vec<Result<Vec<u8>, String>>),
+}
+
+/// What identifies the executable a process runs, and where this crate's code
+/// sits in it: equal in parent and worker when the worker is the same program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Fingerprint {
+    /// Device and inode, size and modification time of the executable file.
+    pub(crate) exe: Option<(u64, u64, u64, i64)>,
+    /// The anchor's offset from the start of its image.
+    pub(crate) anchor_offset: Option<usize>,
+}
+
+impl Fingerprint {
+    /// This process's fingerprint.
+    pub(crate) fn of_this_process() -> Fingerprint {
+        use std::os::unix::fs::MetadataExt;
+        let exe = std::fs::metadata("/proc/self/exe")
+            .or_else(|_| std::env::current_exe().and_then(std::fs::metadata))
+            .ok()
+            .map(|m| (m.dev(), m.ino(), m.size(), m.mtime()));
+        let anchor = anchor_address();
+        Fingerprint {
+            exe,
+            anchor_offset: image_base(anchor).map(|base| anchor - base),
+        }
+    }
 }
 
 #[inline(never)]
@@ -43,17 +93,111 @@ fn anchor() -> u8 {
     std::hint::black_box(0x5a)
 }
 
-fn offset_of(t: Trampoline) -> CallId {
-    t as usize as i64 - anchor as fn() -> u8 as usize as i64
+fn anchor_address() -> usize {
+    anchor as fn() -> u8 as usize
 }
 
-/// The trampoline a [`CallId`] names.
-///
-/// # Safety
-/// `id` must come from [`offset_of`] in a process running the same executable.
-pub(crate) unsafe fn trampoline_at(id: CallId) -> Trampoline {
-    let addr = (anchor as fn() -> u8 as usize as i64 + id) as usize;
-    std::mem::transmute::<usize, Trampoline>(addr)
+/// The start of the loaded image (executable or shared library) that holds
+/// `address`, as the dynamic loader knows it (`dladdr`).
+fn image_base(address: usize) -> Option<usize> {
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    // SAFETY: dladdr only reads the loader's tables and writes `info`; any address may be asked.
+    let found = unsafe { libc::dladdr(address as *const libc::c_void, info.as_mut_ptr()) };
+    if found == 0 {
+        return None;
+    }
+    // SAFETY: dladdr returned non-zero, so it filled `info`.
+    let info = unsafe { info.assume_init() };
+    Some(info.dli_fbase as usize)
+}
+
+/// Whether `address` lies in the same loaded image as the anchor.
+pub(crate) fn in_anchor_image(address: usize) -> bool {
+    match (image_base(anchor_address()), image_base(address)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The name of `entry`, or why it cannot cross to a worker.
+fn name_of(entry: &'static TaskEntry) -> CallId {
+    entry as *const TaskEntry as usize as i64 - anchor_address() as i64
+}
+
+/// Checks that a task can be named across processes (see the module docs).
+pub(crate) fn check_nameable(call: CallId) -> Result<(), String> {
+    let address = (anchor_address() as i64).wrapping_add(call) as usize;
+    if in_anchor_image(address) {
+        Ok(())
+    } else {
+        Err(
+            "the task lives in another image (a shared library) than procpool: \
+             its name would not lead to it in a worker process"
+                .to_string(),
+        )
+    }
+}
+
+/// The trampoline a [`CallId`] names, found and checked as the module docs say.
+pub(crate) fn resolve(call: CallId) -> Result<Trampoline, String> {
+    let unknown = || format!("unknown task id {call}: not a task of this executable");
+    let address = (anchor_address() as i64).wrapping_add(call) as usize;
+    if !in_anchor_image(address) {
+        return Err(unknown());
+    }
+    let mut bytes = [0u8; std::mem::size_of::<TaskEntry>()];
+    if !copy_own_memory(address, &mut bytes) {
+        return Err(unknown());
+    }
+    let magic = u128::from_ne_bytes(bytes[..16].try_into().map_err(|_| unknown())?);
+    let run_address = usize::from_ne_bytes(
+        bytes[16..16 + std::mem::size_of::<usize>()]
+            .try_into()
+            .map_err(|_| unknown())?,
+    );
+    if magic != TASK_MAGIC || !in_anchor_image(run_address) {
+        return Err(unknown());
+    }
+    // SAFETY: the bytes at `address` carry the magic of a TaskEntry, and entries
+    // are only made by `EntryOf::ENTRY`, whose `run` is a Trampoline of this
+    // image (checked above); so `run_address` is such a function.
+    Ok(unsafe { std::mem::transmute::<usize, Trampoline>(run_address) })
+}
+
+/// Copies `out.len()` bytes of this process's memory at `address`, failing
+/// (instead of faulting) where it is not mapped readable.
+#[cfg(target_os = "linux")]
+fn copy_own_memory(address: usize, out: &mut [u8]) -> bool {
+    let local = libc::iovec {
+        iov_base: out.as_mut_ptr().cast(),
+        iov_len: out.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: address as *mut libc::c_void,
+        iov_len: out.len(),
+    };
+    // SAFETY: the kernel writes at most `out.len()` bytes into `out` and checks the
+    // remote range itself (EFAULT if unmapped); it is our own process.
+    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    n == out.len() as isize
+}
+
+/// Elsewhere: a pipe write, which likewise fails with EFAULT on unmapped memory.
+#[cfg(not(target_os = "linux"))]
+fn copy_own_memory(address: usize, out: &mut [u8]) -> bool {
+    let mut fds = [0; 2];
+    // SAFETY: plain system calls on descriptors we own; write() checks the range.
+    unsafe {
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            return false;
+        }
+        let ok = libc::write(fds[1], address as *const libc::c_void, out.len())
+            == out.len() as isize
+            && libc::read(fds[0], out.as_mut_ptr().cast(), out.len()) == out.len() as isize;
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+        ok
+    }
 }
 
 /// Makes the task function out of nothing: it is a zero-sized fn item or a
@@ -107,13 +251,51 @@ where
     Ok(Vec::new())
 }
 
+impl<F, T, R> EntryOf<F, T, R>
+where
+    F: Fn(T) -> R + Copy,
+    T: DeserializeOwned,
+    R: Serialize,
+{
+    const TASK: &'static TaskEntry = &TaskEntry {
+        magic: TASK_MAGIC,
+        run: run_task::<F, T, R>,
+    };
+}
+
+impl<F, Args, R> EntryOf<F, Args, (R, Star)>
+where
+    F: crate::StarCall<Args, Output = R>,
+    Args: DeserializeOwned,
+    R: Serialize,
+{
+    const STAR: &'static TaskEntry = &TaskEntry {
+        magic: TASK_MAGIC,
+        run: run_star::<F, Args, R>,
+    };
+}
+
+impl<F, A> EntryOf<F, A, ()>
+where
+    F: Fn(A) + Copy,
+    A: DeserializeOwned,
+{
+    const INIT: &'static TaskEntry = &TaskEntry {
+        magic: TASK_MAGIC,
+        run: run_init::<F, A>,
+    };
+}
+
+/// Tells the entry of a starmap task from that of a plain one of the same types.
+struct Star;
+
 pub(crate) fn call_id_for<F, T, R>(_f: F) -> CallId
 where
     F: Fn(T) -> R + Copy + Send + 'static,
     T: DeserializeOwned,
     R: Serialize,
 {
-    offset_of(run_task::<F, T, R>)
+    name_of(EntryOf::<F, T, R>::TASK)
 }
 
 pub(crate) fn call_id_for_star<F, Args, R>(_f: F) -> CallId
@@ -122,7 +304,7 @@ where
     Args: DeserializeOwned,
     R: Serialize,
 {
-    offset_of(run_star::<F, Args, R>)
+    name_of(EntryOf::<F, Args, (R, Star)>::STAR)
 }
 
 pub(crate) fn call_id_for_init<F, A>(_f: F) -> CallId
@@ -130,7 +312,7 @@ where
     F: Fn(A) + Copy + Send + 'static,
     A: DeserializeOwned,
 {
-    offset_of(run_init::<F, A>)
+    name_of(EntryOf::<F, A, ()>::INIT)
 }
 
 /// Writes one length-prefixed frame.
@@ -155,4 +337,63 @@ pub(crate) fn receive<R: Read, M: DeserializeOwned>(input: &mut R) -> io::Result
     bincode::deserialize(&body)
         .map(Some)
         .map_err(io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn double(x: u64) -> u64 {
+        2 * x
+    }
+
+    #[test]
+    fn a_task_name_resolves_to_its_trampoline() {
+        let call = call_id_for(double);
+        check_nameable(call).unwrap();
+        let run = resolve(call).unwrap();
+        let out = run(&bincode::serialize(&21u64).unwrap()).unwrap();
+        assert_eq!(bincode::deserialize::<u64>(&out).unwrap(), 42);
+    }
+
+    #[test]
+    fn unknown_task_ids_are_refused_not_called() {
+        let call = call_id_for(double);
+        // Next to a real entry, inside it, at the anchor itself, far away, unmapped.
+        for bogus in [
+            call + 8,
+            call + 1,
+            0,
+            i64::MAX / 2,
+            -(anchor_address() as i64) + 16,
+        ] {
+            let err = resolve(bogus).expect_err("a bogus id is refused");
+            assert!(err.contains("unknown task id"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_task_in_another_image_is_refused() {
+        // strlen lives in libc, another image than this crate's anchor.
+        let libc_fn = libc::strlen as *const () as usize;
+        assert!(!in_anchor_image(libc_fn));
+        let call = libc_fn as i64 - anchor_address() as i64;
+        let err = check_nameable(call).unwrap_err();
+        assert!(err.contains("another image"), "{err}");
+        assert!(resolve(call).is_err());
+    }
+
+    #[test]
+    fn the_fingerprint_tells_executables_apart() {
+        let ours = Fingerprint::of_this_process();
+        assert_eq!(ours, Fingerprint::of_this_process());
+        assert!(ours.exe.is_some() && ours.anchor_offset.is_some());
+        use std::os::unix::fs::MetadataExt;
+        let sh = std::fs::metadata("/bin/sh").unwrap();
+        let other = Fingerprint {
+            exe: Some((sh.dev(), sh.ino(), sh.size(), sh.mtime())),
+            ..ours.clone()
+        };
+        assert_ne!(ours, other);
+    }
 }

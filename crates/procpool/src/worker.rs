@@ -6,9 +6,10 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
-use crate::protocol::{self, FromWorker, ToWorker};
+use crate::protocol::{self, Fingerprint, FromWorker, ToWorker};
 use crate::{is_terminated, next_job, Config, PoolError, Shared};
 
 const FD_VAR: &str = "PROCPOOL_WORKER_FD";
@@ -54,6 +55,7 @@ fn serve(mut stream: UnixStream) -> io::Result<()> {
         &mut stream,
         &FromWorker::Hello {
             pid: std::process::id(),
+            fingerprint: Fingerprint::of_this_process(),
         },
     )?;
     while let Some(message) = protocol::receive::<_, ToWorker>(&mut stream)? {
@@ -74,8 +76,8 @@ fn serve(mut stream: UnixStream) -> io::Result<()> {
 }
 
 fn call_guarded(call: protocol::CallId, arg: &[u8]) -> Result<Vec<u8>, String> {
-    // SAFETY: `call` was made by the parent, which runs this same executable.
-    let trampoline = unsafe { protocol::trampoline_at(call) };
+    // Checked, never trusted: an id that names no task of this executable is refused.
+    let trampoline = protocol::resolve(call)?;
     match std::panic::catch_unwind(|| trampoline(arg)) {
         Ok(result) => result,
         Err(payload) => Err(panic_message(payload.as_ref())),
@@ -143,7 +145,14 @@ impl Worker {
         let handshake = (|| -> io::Result<Result<(), String>> {
             ours.set_read_timeout(Some(HELLO_TIMEOUT))?;
             match protocol::receive::<_, FromWorker>(&mut ours)? {
-                Some(FromWorker::Hello { .. }) => {}
+                Some(FromWorker::Hello { fingerprint, .. }) => {
+                    let ours = Fingerprint::of_this_process();
+                    if fingerprint != ours {
+                        return Err(io::Error::other(format!(
+                            "it is not the same executable as the pool's (fingerprint {fingerprint:?}, expected {ours:?})"
+                        )));
+                    }
+                }
                 _ => return Err(io::Error::other("no hello")),
             }
             ours.set_read_timeout(None)?;
@@ -192,8 +201,13 @@ impl Worker {
         let _ = self.child.wait();
     }
 
-    /// Reaps a worker that stopped answering, and says how it ended.
-    fn reap(mut self) -> String {
+    /// Reaps a worker that stopped answering (or that `terminate` cut off),
+    /// and says how it ended. It is killed through its child handle, which
+    /// cannot name a reused pid: the child is not reaped until we wait here.
+    fn reap(mut self, terminated: bool) -> String {
+        if terminated {
+            let _ = self.child.kill();
+        }
         // It may be alive but broken (it closed its end): make sure it ends.
         if let Ok(None) = self.child.try_wait() {
             std::thread::sleep(Duration::from_millis(20));
@@ -242,13 +256,30 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-fn set_pid(shared: &Shared, slot: usize, pid: Option<u32>) {
-    shared.pids.lock().unwrap()[slot] = pid;
+/// Publishes the slot's live worker (or none): its pid for observers, and a
+/// handle on its socket with which `terminate` cuts it off.
+fn set_worker(shared: &Shared, slot: usize, worker: Option<&Worker>) {
+    shared.workers.lock().unwrap()[slot] =
+        worker.and_then(|w| Some((w.pid, w.stream.try_clone().ok()?)));
 }
 
-/// The life of one slot of the pool: feed its worker jobs, replace it when it
-/// dies or has done `max_tasks_per_child` jobs, until the pool closes.
-pub(crate) fn run_slot(shared: &Shared, slot: usize, first: Worker) {
+/// The life of one slot of the pool, on a thread that lives as long as the
+/// slot: start its worker (so that the worker's parent-death signal is tied to
+/// this thread, not to whichever thread built the pool), say on `started`
+/// whether it came up, then feed it jobs, replace it when it dies or has done
+/// `max_tasks_per_child` jobs, until the pool closes.
+pub(crate) fn run_slot(shared: &Shared, slot: usize, started: SyncSender<Result<(), String>>) {
+    let first = match Worker::spawn(&shared.config) {
+        Ok(w) => {
+            set_worker(shared, slot, Some(&w));
+            let _ = started.send(Ok(()));
+            w
+        }
+        Err(message) => {
+            let _ = started.send(Err(message));
+            return;
+        }
+    };
     let mut next_worker = Some(first);
     loop {
         let mut worker = match next_worker.take() {
@@ -266,10 +297,10 @@ pub(crate) fn run_slot(shared: &Shared, slot: usize, first: Worker) {
                 }
             },
         };
-        set_pid(shared, slot, Some(worker.pid));
+        set_worker(shared, slot, Some(&worker));
         if let Some(message) = worker.init_error.take() {
             worker.finish();
-            set_pid(shared, slot, None);
+            set_worker(shared, slot, None);
             match next_job(shared) {
                 Some(job) => job.fail_all(|index| PoolError::Initializer {
                     index,
@@ -283,7 +314,7 @@ pub(crate) fn run_slot(shared: &Shared, slot: usize, first: Worker) {
         loop {
             let Some(job) = next_job(shared) else {
                 worker.finish();
-                set_pid(shared, slot, None);
+                set_worker(shared, slot, None);
                 return;
             };
             match worker.run(job.call, &job.args) {
@@ -296,8 +327,8 @@ pub(crate) fn run_slot(shared: &Shared, slot: usize, first: Worker) {
                 }
                 Err(()) => {
                     let pid = worker.pid;
-                    let how = worker.reap();
-                    set_pid(shared, slot, None);
+                    let how = worker.reap(is_terminated(shared));
+                    set_worker(shared, slot, None);
                     if is_terminated(shared) {
                         job.fail_all(|index| PoolError::Terminated { index });
                     } else {
@@ -317,7 +348,7 @@ pub(crate) fn run_slot(shared: &Shared, slot: usize, first: Worker) {
                 .is_some_and(|max| jobs_done >= max)
             {
                 worker.finish();
-                set_pid(shared, slot, None);
+                set_worker(shared, slot, None);
                 break;
             }
         }

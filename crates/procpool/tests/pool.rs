@@ -427,3 +427,26 @@ fn a_panic_in_the_parent_still_reaps_the_workers() {
         assert!(!alive(pid), "worker {pid} was reaped");
     }
 }
+
+#[test]
+fn a_pool_built_on_a_thread_that_exits_keeps_its_workers() {
+    // A worker's parent-death signal fires when the thread that forked it
+    // exits: the pool must not fork from the caller's (here short-lived) thread.
+    let pool = std::thread::spawn(|| pool(2)).join().unwrap();
+    let first_pids = pool.worker_pids();
+    assert_eq!(first_pids.len(), 2);
+    std::thread::sleep(Duration::from_millis(300));
+    for &pid in &first_pids {
+        assert!(
+            alive(pid),
+            "worker {pid} outlived the thread that built the pool"
+        );
+    }
+    let squares = pool.map(square, 1..=6u64, Some(1)).unwrap();
+    assert_eq!(squares, vec![1, 4, 9, 16, 25, 36]);
+    assert_eq!(
+        pool.worker_pids(),
+        first_pids,
+        "no worker had to be replaced"
+    );
+}
