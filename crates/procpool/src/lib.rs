@@ -10,6 +10,29 @@
 //! result serialize with serde. Only arguments and results cross between
 //! processes, in a compact binary encoding.
 //!
+//! # Safety model
+//!
+//! A task crosses to a worker as a name: the offset, from a fixed function of
+//! this crate, of a small static entry made for the task's type (a magic
+//! number and the task's trampoline). That offset means the same thing in the
+//! worker only because the worker runs the very same executable; nothing is
+//! called on trust:
+//! - the pool refuses to name a task whose entry lies in another loaded image
+//!   than this crate (a task in a shared library): [`PoolError::Unnameable`];
+//! - a worker says hello with a fingerprint (the executable file's identity and
+//!   where this crate's code sits in it); a worker whose fingerprint differs
+//!   from the parent's is refused and the pool does not start;
+//! - a worker refuses a name that does not lead to an entry of its own image:
+//!   it copies the bytes there with a system call that fails rather than
+//!   faults on unmapped memory, checks the magic number, and checks that the
+//!   trampoline lies in the same image, before calling it; a refused task
+//!   fails with [`PoolError::Task`] and the worker goes on.
+//!
+//! Workers are started by the pool's own slot threads, which live as long as
+//! the pool, so their parent-death signal (`PR_SET_PDEATHSIG`, tied to the
+//! forking thread) fires only when the pool's process goes. `terminate` kills
+//! through each worker's child handle, never a bare pid that may be reused.
+//!
 //! ```no_run
 //! fn square(x: u64) -> u64 {
 //!     x * x
