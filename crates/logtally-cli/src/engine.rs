@@ -30,7 +30,9 @@ thread_local! {
 /// The seed's `analysis(filename)`: never fails, a file that cannot be read
 /// comes back as a failed tally naming the reason.
 pub fn analyze_file(task: FileTask) -> Tally {
-    // Fault injection for the tests of worker crashes: abort on a named file.
+    // Fault injection for the tests of worker crashes (feature `fault-injection`,
+    // which only the test script turns on): abort on a named file.
+    #[cfg(feature = "fault-injection")]
     if let Some(needle) = std::env::var_os("LOGTALLY_FAULT_ABORT_ON") {
         if !needle.is_empty() && task.path.contains(&*needle.to_string_lossy()) {
             std::process::abort();
