@@ -15,7 +15,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use logtally_core::read::DEFAULT_MAX_LINE;
-use logtally_core::{failed_file, GroupBy, Limit, Options, PathFilter, PrefixFilter, Tally};
+use logtally_core::{failed_file, GroupBy, Tally, UserOptions};
 
 use engine::{Engine, FileTask, INTERRUPTED};
 use inputs::Input;
@@ -137,19 +137,18 @@ fn install_signal_handlers() {
     }
 }
 
-fn options(cli: &Cli) -> Options {
-    let path_filter = (!cli.no_path_filter).then(|| {
-        let mut filter = PathFilter::default();
-        filter.names.extend(cli.exclude_name.iter().cloned());
-        filter.extensions.extend(cli.exclude_ext.iter().cloned());
-        filter
-    });
-    Options {
-        group_by: cli.by,
-        path_filter,
-        prefix: cli.prefix.as_deref().map(PrefixFilter::new),
+/// The options as the core's contract (the same JSON the page and Python send).
+fn user_options(cli: &Cli) -> UserOptions {
+    UserOptions {
+        by: cli.by,
+        prefix: cli.prefix.clone(),
+        no_path_filter: cli.no_path_filter,
+        exclude_name: cli.exclude_name.clone(),
+        exclude_ext: cli.exclude_ext.clone(),
         max_line: cli.max_line,
-        ..Options::default()
+        top: cli.top,
+        all: cli.all,
+        min_count: cli.min_count,
     }
 }
 
@@ -193,7 +192,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut total = Tally::default();
     let mut tasks = Vec::new();
-    let options = options(&cli);
+    let user = user_options(&cli);
+    let options = match user.compile() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("logtally: {e}");
+            return Ok(ExitCode::from(2)); // a usage error
+        }
+    };
     for input in inputs::expand(&cli.paths) {
         match input {
             Input::File(path) => tasks.push(FileTask {
@@ -225,11 +231,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         eprintln!("{}", stats_line(seconds, &total));
     }
 
-    let limit = Limit {
-        top: (!cli.all).then_some(cli.top),
-        min_count: cli.min_count,
-    };
-    let mut report = total.report(limit);
+    let mut report = total.report(&user);
     report.partial = !complete;
     let format = cli
         .format

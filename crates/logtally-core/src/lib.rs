@@ -19,6 +19,8 @@
 pub mod analyze;
 pub mod details;
 pub mod filter;
+mod merge;
+mod options;
 #[cfg(feature = "rayon")]
 pub mod parallel;
 pub mod read;
@@ -29,5 +31,7 @@ pub use analyze::{
     failed_file, Analyzer, GroupBy, Malformed, Options, Outcome, Partial, StreamEnd,
 };
 pub use filter::{PathFilter, PrefixFilter};
+pub use merge::{merge_reports, MergeError};
+pub use options::{OptionsError, UserOptions};
 pub use read::{Block, LineReader, ReadError};
 pub use tally::{FileSummary, Limit, Problem, Report, Tally, Totals};

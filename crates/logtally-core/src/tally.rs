@@ -7,8 +7,11 @@
 
 use std::collections::HashMap;
 
+use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::options::UserOptions;
 
 /// Line and byte accounting, for one file or many.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,18 +165,23 @@ impl Tally {
         rows
     }
 
-    /// The report in logtally's JSON schema, files and problems in a stable order.
-    pub fn report(&self, limit: Limit) -> Report {
+    /// The report in logtally's JSON schema, files and problems in a stable
+    /// order, showing the rows `options` asks for.
+    pub fn report(&self, options: &UserOptions) -> Report {
         let mut files = self.files.clone();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut errors = self.errors.clone();
         errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        let counts = self.ranked(options.limit());
         Report {
-            counts: RankedCounts(self.ranked(limit)),
+            complete: counts.len() == self.counts.len(),
+            distinct: self.counts.len() as u64,
+            counts: RankedCounts(counts),
             totals: self.totals,
             files,
             errors,
             partial: false,
+            options: options.clone(),
         }
     }
 }
@@ -226,8 +234,30 @@ impl Serialize for RankedCounts {
     }
 }
 
-/// The result as logtally prints it with `--format json` (and the page exports).
-#[derive(Debug, Clone, Serialize)]
+impl<'de> Deserialize<'de> for RankedCounts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> Visitor<'de> for InOrder {
+            type Value = RankedCounts;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of counts")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RankedCounts, A::Error> {
+                let mut rows = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(row) = map.next_entry::<String, u64>()? {
+                    rows.push(row);
+                }
+                Ok(RankedCounts(rows))
+            }
+        }
+        deserializer.deserialize_map(InOrder)
+    }
+}
+
+/// The result as logtally prints it with `--format json` (and the page
+/// exports). A complete report (no rows cut) is also a partial result that
+/// [`crate::merge_reports`] combines with others exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Ranked counts.
     pub counts: RankedCounts,
@@ -239,4 +269,22 @@ pub struct Report {
     pub errors: Vec<Problem>,
     /// True when the run was interrupted and not every file was read.
     pub partial: bool,
+    /// How many distinct keys were counted (`counts` may show fewer).
+    pub distinct: u64,
+    /// Whether `counts` shows every key (no `--top` or `--min-count` cut).
+    pub complete: bool,
+    /// The options the counts were made with.
+    pub options: UserOptions,
+}
+
+impl From<Report> for Tally {
+    /// The tally behind a report (exact when the report is complete).
+    fn from(report: Report) -> Tally {
+        Tally {
+            counts: report.counts.0.into_iter().collect(),
+            totals: report.totals,
+            files: report.files,
+            errors: report.errors,
+        }
+    }
 }

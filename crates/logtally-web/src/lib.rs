@@ -16,40 +16,10 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use logtally_core::{Analyzer, Limit, Options, Tally};
-use serde::Deserialize;
+use logtally_core::{Analyzer, OptionsError, Tally, UserOptions};
 
 /// Slices a file may have queued before the host must wait.
 const QUEUE_SLICES: usize = 4;
-
-/// What the page asks for, as JSON.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct PageOptions {
-    /// `--prefix`.
-    pub prefix: Option<String>,
-    /// `--by` (a [`logtally_core::GroupBy`] name).
-    pub by: Option<String>,
-    /// `--no-path-filter`.
-    pub no_path_filter: bool,
-}
-
-impl PageOptions {
-    /// The core options these page settings mean.
-    pub fn to_options(&self) -> Result<Options, String> {
-        let mut options = Options::default();
-        if let Some(by) = self.by.as_deref().filter(|b| !b.is_empty()) {
-            options.group_by = by.parse()?;
-        }
-        if let Some(prefix) = self.prefix.as_deref().filter(|p| !p.is_empty()) {
-            options.prefix = Some(logtally_core::PrefixFilter::new(prefix));
-        }
-        if self.no_path_filter {
-            options.path_filter = None;
-        }
-        Ok(options)
-    }
-}
 
 /// The queue of slices of one file, between the host and its rayon task.
 #[derive(Default)]
@@ -112,6 +82,7 @@ type FileTask = Box<dyn FnOnce() + Send>;
 /// One run over a set of files: files are started, fed and ended by the host;
 /// their tallies merge into one report.
 pub struct Session {
+    options: UserOptions,
     analyzer: Analyzer,
     files: Vec<FileSlot>,
     total: Arc<Mutex<Tally>>,
@@ -125,13 +96,18 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session with these options; `spawn` runs a file's task (rayon's
-    /// `spawn` in the browser, a thread in native tests; `None` runs it on
-    /// this thread when the file ends); `wave` blocks per parallel step
-    /// inside a file.
-    pub fn new(options: Options, spawn: Option<fn(FileTask)>, wave: usize) -> Self {
-        Session {
-            analyzer: Analyzer::new(options),
+    /// A session with these options (the core's JSON contract, as the CLI's
+    /// flags); `spawn` runs a file's task (rayon's `spawn` in the browser, a
+    /// thread in native tests; `None` runs it on this thread when the file
+    /// ends); `wave` blocks per parallel step inside a file.
+    pub fn new(
+        options: UserOptions,
+        spawn: Option<fn(FileTask)>,
+        wave: usize,
+    ) -> Result<Self, OptionsError> {
+        Ok(Session {
+            analyzer: Analyzer::new(options.compile()?),
+            options,
             files: Vec::new(),
             total: Arc::new(Mutex::new(Tally::default())),
             cancelled: Arc::new(AtomicBool::new(false)),
@@ -139,7 +115,7 @@ impl Session {
             spawn,
             deferred: Vec::new(),
             wave,
-        }
+        })
     }
 
     /// Starts tallying a file whose bytes will follow; returns its id.
@@ -229,13 +205,14 @@ impl Session {
         }
     }
 
-    /// The merged report in the CLI's JSON schema.
-    pub fn report_json(&self, top: Option<usize>) -> String {
-        let mut report = self
-            .total
-            .lock()
-            .unwrap()
-            .report(Limit { top, min_count: 1 });
+    /// The merged report in the CLI's JSON schema, its top `top` rows (0: all).
+    pub fn report_json(&self, top: usize) -> String {
+        let options = UserOptions {
+            top,
+            all: top == 0,
+            ..self.options.clone()
+        };
+        let mut report = self.total.lock().unwrap().report(&options);
         report.partial = self.cancelled.load(Ordering::Relaxed);
         serde_json::to_string(&report).expect("a report serializes")
     }
@@ -281,11 +258,11 @@ pub mod browser {
         /// A session for the page options given as JSON.
         #[wasm_bindgen(constructor)]
         pub fn new(options_json: &str) -> Result<WebSession, JsError> {
-            let page: PageOptions =
-                serde_json::from_str(options_json).map_err(|e| JsError::new(&e.to_string()))?;
-            let options = page.to_options().map_err(|e| JsError::new(&e))?;
             let wave = 2 * thread_count();
-            Ok(WebSession(Session::new(options, spawner(), wave)))
+            UserOptions::from_json(options_json)
+                .and_then(|options| Session::new(options, spawner(), wave))
+                .map(WebSession)
+                .map_err(|e| JsError::new(&e.to_string()))
         }
 
         /// Starts a file; returns its id.
@@ -336,7 +313,7 @@ pub mod browser {
 
         /// The report as JSON (the CLI's schema); `top` 0 means all rows.
         pub fn report(&self, top: usize) -> String {
-            self.0.report_json((top > 0).then_some(top))
+            self.0.report_json(top)
         }
     }
 
@@ -365,8 +342,13 @@ mod tests {
             "/../../samples/apache_logs.gz"
         ))
         .unwrap();
-        let expected = Analyzer::new(Options::default()).analyze("apache_logs.gz", &sample[..]);
-        let mut session = Session::new(Options::default(), None, 1);
+        let all = UserOptions {
+            top: 0,
+            all: true,
+            ..UserOptions::default()
+        };
+        let expected = Analyzer::new(all.compile().unwrap()).analyze("apache_logs.gz", &sample[..]);
+        let mut session = Session::new(UserOptions::default(), None, 1).unwrap();
         let id = session.start_file("apache_logs.gz");
         for piece in sample.chunks(100_000) {
             assert!(session.can_feed(id));
@@ -375,12 +357,8 @@ mod tests {
         assert!(!session.file_done(id));
         session.end_file(id);
         assert!(session.all_done());
-        let want = serde_json::to_string(&expected.report(Limit {
-            top: None,
-            min_count: 1,
-        }))
-        .unwrap();
-        assert_eq!(session.report_json(None), want);
+        let want = serde_json::to_string(&expected.report(&all)).unwrap();
+        assert_eq!(session.report_json(0), want);
     }
 
     #[test]
@@ -390,8 +368,13 @@ mod tests {
             "/../../samples/apache_logs.gz"
         ))
         .unwrap();
-        let expected = Analyzer::new(Options::default()).analyze("apache_logs.gz", &sample[..]);
-        let mut session = Session::new(Options::default(), Some(thread), 4);
+        let all = UserOptions {
+            top: 0,
+            all: true,
+            ..UserOptions::default()
+        };
+        let expected = Analyzer::new(all.compile().unwrap()).analyze("apache_logs.gz", &sample[..]);
+        let mut session = Session::new(UserOptions::default(), Some(thread), 4).unwrap();
         let a = session.start_file("apache_logs.gz");
         let b = session.start_file("apache_logs.gz");
         for (i, piece) in sample.chunks(7777).enumerate() {
@@ -416,25 +399,23 @@ mod tests {
         }
         let mut twice = expected.clone();
         twice.merge(expected);
-        let want = serde_json::to_string(&twice.report(Limit {
-            top: None,
-            min_count: 1,
-        }))
-        .unwrap();
-        assert_eq!(session.report_json(None), want);
+        let want = serde_json::to_string(&twice.report(&all)).unwrap();
+        assert_eq!(session.report_json(0), want);
         assert_eq!(session.bytes_consumed(), 2 * sample.len() as u64);
     }
 
     #[test]
-    fn page_options_map_to_core_options() {
-        let page: PageOptions =
-            serde_json::from_str(r#"{"prefix": "/book/", "by": "status", "no_path_filter": true}"#)
-                .unwrap();
-        let options = page.to_options().unwrap();
-        assert_eq!(options.group_by, logtally_core::GroupBy::Status);
-        assert!(options.path_filter.is_none());
-        assert!(options.prefix.unwrap().accepts(b"/book/x"));
-        let bad: PageOptions = serde_json::from_str(r#"{"by": "colour"}"#).unwrap();
-        assert!(bad.to_options().is_err());
+    fn page_options_are_the_core_contract() {
+        let options = UserOptions::from_json(
+            r#"{"prefix": "/book/", "by": "status", "no_path_filter": true}"#,
+        )
+        .unwrap();
+        let session = Session::new(options, None, 1).unwrap();
+        let report: serde_json::Value = serde_json::from_str(&session.report_json(0)).unwrap();
+        assert_eq!(report["options"]["by"], "status");
+        assert_eq!(report["options"]["prefix"], "/book/");
+        assert!(UserOptions::from_json(r#"{"by": "colour"}"#).is_err());
+        let zero = UserOptions::from_json(r#"{"max_line": 0}"#).unwrap();
+        assert!(Session::new(zero, None, 1).is_err());
     }
 }

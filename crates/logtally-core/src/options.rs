@@ -1,0 +1,146 @@
+//! The options as people give them (the CLI's long flags, the page's
+//! controls, Python's keyword arguments): one JSON contract, validated and
+//! compiled here into the [`Options`] the pipeline runs with.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analyze::{GroupBy, Options};
+use crate::filter::{PathFilter, PrefixFilter};
+use crate::read::DEFAULT_MAX_LINE;
+use crate::tally::Limit;
+
+/// What a user asks for, named as the CLI's long flags (`no_path_filter` for
+/// `--no-path-filter`). Unknown names are refused, so a typo is an error, not
+/// a silently ignored option.
+///
+/// ```
+/// use logtally_core::UserOptions;
+/// let o = UserOptions::from_json(r#"{"by": "status", "prefix": "/book/", "all": true}"#).unwrap();
+/// let options = o.compile().unwrap();
+/// assert_eq!(options.group_by.name(), "status");
+/// assert_eq!(o.limit().top, None);
+/// let err = UserOptions::from_json(r#"{"colour": "red"}"#).unwrap_err();
+/// assert!(err.to_string().contains("colour"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UserOptions {
+    /// What to count (`--by`).
+    pub by: GroupBy,
+    /// Only paths below this prefix (`--prefix`).
+    pub prefix: Option<String>,
+    /// No filter of uninteresting paths (`--no-path-filter`).
+    pub no_path_filter: bool,
+    /// More path segments to drop (`--exclude-name`).
+    pub exclude_name: Vec<String>,
+    /// More last-segment suffixes to drop (`--exclude-ext`).
+    pub exclude_ext: Vec<String>,
+    /// Longer lines are malformed (`--max-line`).
+    pub max_line: usize,
+    /// Rows to show (`--top`); 0 means all, as in the page.
+    pub top: usize,
+    /// Every row (`--all`).
+    pub all: bool,
+    /// Only keys counted at least this often (`--min-count`).
+    pub min_count: u64,
+}
+
+impl Default for UserOptions {
+    fn default() -> Self {
+        UserOptions {
+            by: GroupBy::Path,
+            prefix: None,
+            no_path_filter: false,
+            exclude_name: Vec::new(),
+            exclude_ext: Vec::new(),
+            max_line: DEFAULT_MAX_LINE,
+            top: 20,
+            all: false,
+            min_count: 1,
+        }
+    }
+}
+
+/// Options that cannot be used, for a person to read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    /// Not JSON of the options' shape (an unknown name, a wrong type).
+    #[error("invalid options: {0}")]
+    Json(String),
+    /// `max_line` is 0.
+    #[error("max_line must be at least 1 byte")]
+    ZeroMaxLine,
+    /// An empty name or extension would drop every path.
+    #[error("{0} must not be empty: it would drop every path")]
+    EmptyExclusion(&'static str),
+}
+
+impl UserOptions {
+    /// Parses the JSON form; unknown names and wrong types are errors.
+    pub fn from_json(text: &str) -> Result<UserOptions, OptionsError> {
+        serde_json::from_str(text).map_err(|e| OptionsError::Json(e.to_string()))
+    }
+
+    /// Validates and compiles into the pipeline's [`Options`].
+    pub fn compile(&self) -> Result<Options, OptionsError> {
+        if self.max_line == 0 {
+            return Err(OptionsError::ZeroMaxLine);
+        }
+        if self.exclude_name.iter().any(String::is_empty) {
+            return Err(OptionsError::EmptyExclusion("exclude_name"));
+        }
+        if self.exclude_ext.iter().any(String::is_empty) {
+            return Err(OptionsError::EmptyExclusion("exclude_ext"));
+        }
+        let path_filter = (!self.no_path_filter).then(|| {
+            let mut filter = PathFilter::default();
+            filter.names.extend(self.exclude_name.iter().cloned());
+            filter.extensions.extend(self.exclude_ext.iter().cloned());
+            filter
+        });
+        Ok(Options {
+            group_by: self.by,
+            path_filter,
+            prefix: self
+                .prefix
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .map(PrefixFilter::new),
+            max_line: self.max_line,
+            ..Options::default()
+        })
+    }
+
+    /// Which rows a report shows.
+    pub fn limit(&self) -> Limit {
+        Limit {
+            top: (!self.all && self.top > 0).then_some(self.top),
+            min_count: self.min_count,
+        }
+    }
+
+    /// The first option in which `self` and `other` would count differently
+    /// (the rows shown aside), named as the flag; `None` if they count alike.
+    ///
+    /// ```
+    /// use logtally_core::UserOptions;
+    /// let a = UserOptions { top: 5, ..UserOptions::default() };
+    /// let b = UserOptions { prefix: Some("/book/".into()), ..UserOptions::default() };
+    /// assert_eq!(a.counting_difference(&UserOptions::default()), None);
+    /// assert_eq!(a.counting_difference(&b), Some("prefix"));
+    /// ```
+    pub fn counting_difference(&self, other: &UserOptions) -> Option<&'static str> {
+        let differs = [
+            ("by", self.by != other.by),
+            ("prefix", self.prefix != other.prefix),
+            (
+                "no_path_filter",
+                self.no_path_filter != other.no_path_filter,
+            ),
+            ("exclude_name", self.exclude_name != other.exclude_name),
+            ("exclude_ext", self.exclude_ext != other.exclude_ext),
+            ("max_line", self.max_line != other.max_line),
+        ];
+        differs.into_iter().find(|(_, d)| *d).map(|(name, _)| name)
+    }
+}
