@@ -10,6 +10,7 @@ use std::time::Duration;
 use logtally_core::analyze::tally_lines;
 use logtally_core::parallel::analyze_parallel;
 use logtally_core::{failed_file, Analyzer, Options, Tally};
+use logtally_files::open;
 use serde::{Deserialize, Serialize};
 
 /// One unit of work: a file and what to count in it. It crosses to worker
@@ -58,24 +59,6 @@ pub fn analyze_file(task: FileTask) -> Tally {
 /// parsing. Lines show as filtered, so the accounting still balances.
 fn decompress_only(path: &str, file: File, max_line: usize) -> Tally {
     tally_lines(path, file, max_line, |partial, _| partial.filtered += 1)
-}
-
-/// Opens an input, or says why it cannot be read.
-fn open(path: &str) -> Result<File, String> {
-    let file = File::open(path).map_err(|e| io_reason(&e))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err("is a directory".to_string());
-    }
-    Ok(file)
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    // The OS text without Rust's "(os error N)" suffix.
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
 }
 
 /// How the files are spread over cores.

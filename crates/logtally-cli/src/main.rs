@@ -1,7 +1,6 @@
 //! `logtally`: tally web-server access logs (`.gz` and plain) on every core.
 
 mod engine;
-mod inputs;
 mod output;
 
 use std::io::IsTerminal;
@@ -18,7 +17,7 @@ use logtally_core::read::DEFAULT_MAX_LINE;
 use logtally_core::{failed_file, GroupBy, Tally, UserOptions};
 
 use engine::{Engine, FileTask, INTERRUPTED};
-use inputs::Input;
+use logtally_files::Input;
 use output::Format;
 
 /// Tally web-server access logs (Common/Combined Log Format, .gz or plain) in parallel.
@@ -200,7 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2)); // a usage error
         }
     };
-    for input in inputs::expand(&cli.paths) {
+    for input in logtally_files::expand(&cli.paths) {
         match input {
             Input::File(path) => tasks.push(FileTask {
                 path,
