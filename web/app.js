@@ -7,7 +7,9 @@ const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'modu
 let files = [];
 let lastReport = null;
 let lastBy = 'path';
-let threads = 0;
+let threads = 0; // 0 until the workers are ready
+let runId = 0; // the current run; messages of older runs are ignored
+let running = false;
 
 function setState(state, text) {
   status.dataset.state = state;
@@ -28,7 +30,13 @@ function choose(list) {
     ? `${files.length} file(s), ${human(total)}`
     : 'No files chosen.';
   $('run').disabled = !files.length || !threads;
-  if (files.length && threads) start();
+  if (!files.length) return;
+  if (threads) {
+    start();
+  } else {
+    // Chosen before the workers are ready: queued, tallied as soon as they are.
+    setState('loading', `${files.length} file(s) queued: the tally starts as soon as the workers are ready...`);
+  }
 }
 
 function options() {
@@ -45,6 +53,10 @@ function topN() {
 }
 
 function start() {
+  // A new selection during a run replaces it: the worker cancels the old run first.
+  const replacing = running;
+  running = true;
+  runId += 1;
   lastBy = $('by').value;
   $('run').disabled = true;
   $('cancel').disabled = false;
@@ -59,8 +71,10 @@ function start() {
     li.append(bar, name);
     return li;
   }));
-  setState('working', `Tallying ${files.length} file(s) on ${threads} thread(s)...`);
-  worker.postMessage({ type: 'run', files, options: options(), top: topN() });
+  setState('working', (replacing ? 'New files: the previous run was cancelled and these are tallied instead. ' : '') +
+    `Tallying ${files.length} file(s) on ${threads} thread(s)...`);
+  status.dataset.replaced = String(replacing);
+  worker.postMessage({ type: 'run', runId, files, options: options(), top: topN() });
 }
 
 function renderSummary(report, seconds) {
@@ -136,12 +150,16 @@ function csv(report) {
 
 worker.onmessage = (event) => {
   const msg = event.data;
+  if ('runId' in msg && msg.runId !== runId) return; // a replaced run
   if (msg.type === 'ready') {
     threads = msg.threads;
     $('threads-note').textContent = msg.note || `${threads} thread(s) ready.`;
     $('threads-note').dataset.singleThread = String(!!msg.note);
-    setState('ready', 'Ready: drop files or choose them.');
-    $('run').disabled = !files.length;
+    if (files.length) {
+      start(); // files chosen while the workers were starting
+    } else {
+      setState('ready', 'Ready: drop files or choose them.');
+    }
   } else if (msg.type === 'fatal') {
     setState('error', msg.message);
   } else if (msg.type === 'progress') {
@@ -160,6 +178,7 @@ worker.onmessage = (event) => {
     renderCounts(lastReport);
     $('run').disabled = false;
     $('cancel').disabled = true;
+    running = false;
     const failed = lastReport.files.filter((f) => f.failed).length;
     setState('done', `${msg.cancelled ? 'Cancelled: partial result. ' : ''}Done in ${msg.seconds.toFixed(2)} s` +
       (failed ? `; ${failed} file(s) could not be read completely (see Problems).` : '.'));
@@ -168,6 +187,7 @@ worker.onmessage = (event) => {
     renderCounts(lastReport);
   } else if (msg.type === 'error') {
     setState('error', msg.message);
+    running = false;
     $('run').disabled = false;
     $('cancel').disabled = true;
   }
@@ -184,8 +204,8 @@ drop.addEventListener('drop', (e) => {
   choose(e.dataTransfer.files);
 });
 $('run').addEventListener('click', () => files.length && start());
-$('cancel').addEventListener('click', () => worker.postMessage({ type: 'cancel' }));
-$('top').addEventListener('change', () => lastReport && worker.postMessage({ type: 'report', top: topN() }));
+$('cancel').addEventListener('click', () => worker.postMessage({ type: 'cancel', runId }));
+$('top').addEventListener('change', () => lastReport && worker.postMessage({ type: 'report', runId, top: topN() }));
 $('download-json').addEventListener('click', () =>
   lastReport && download('logtally.json', 'application/json', JSON.stringify(lastReport, null, 2) + '\n'));
 $('download-csv').addEventListener('click', () => lastReport && download('logtally.csv', 'text/csv', csv(lastReport)));

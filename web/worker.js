@@ -7,8 +7,6 @@
 const SLICE = 4 << 20; // bytes per read: memory stays bounded whatever the file size
 
 let threads = 1;
-let cancelled = false;
-let session = null;
 let Session = null;
 
 const ready = (async () => {
@@ -39,60 +37,117 @@ ready.then(
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function run({ files, options, top }) {
-  await ready;
-  cancelled = false;
-  session = new Session(JSON.stringify(options));
-  const started = performance.now();
-  const fed = files.map(() => 0);
-  const done = files.map(() => false);
-  let next = 0;
-  let lastPost = 0;
-  const post = (force) => {
+/** One run over a selection of files, identified by the page's `runId`. */
+class Run {
+  constructor({ runId, files, options, top }) {
+    this.runId = runId;
+    this.files = files;
+    this.top = top;
+    this.cancelled = false;
+    this.session = new Session(JSON.stringify(options));
+    this.fed = files.map(() => 0);
+    this.done = files.map(() => false);
+    this.next = 0;
+    this.lastPost = 0;
+    this.started = performance.now();
+  }
+
+  post(force) {
     const now = performance.now();
-    if (!force && now - lastPost < 100) return;
-    lastPost = now;
-    postMessage({ type: 'progress', fed, done, seconds: (now - started) / 1000, threads });
-  };
+    if (!force && now - this.lastPost < 100) return;
+    this.lastPost = now;
+    postMessage({
+      type: 'progress', runId: this.runId, fed: this.fed, done: this.done,
+      seconds: (now - this.started) / 1000, threads,
+    });
+  }
+
+  cancel() {
+    this.cancelled = true;
+    this.session.cancel();
+  }
+
   // As many files in flight as threads; each file also splits into blocks
   // over the pool inside the module, so a single file uses every thread.
-  const lane = async () => {
-    while (next < files.length && !cancelled) {
-      const i = next++;
-      const file = files[i];
+  async lane() {
+    const { session } = this;
+    while (this.next < this.files.length && !this.cancelled) {
+      const i = this.next++;
+      const file = this.files[i];
       const id = session.startFile(file.name);
-      for (let offset = 0; offset < file.size && !cancelled; offset += SLICE) {
+      for (let offset = 0; offset < file.size && !this.cancelled; offset += SLICE) {
         const bytes = new Uint8Array(await file.slice(offset, offset + SLICE).arrayBuffer());
-        while (!session.canFeed(id) && !cancelled) await pause(2);
+        while (!session.canFeed(id) && !this.cancelled) await pause(2);
         session.feed(id, bytes);
-        fed[i] += bytes.length;
-        post(false);
+        this.fed[i] += bytes.length;
+        this.post(false);
       }
       session.endFile(id);
       while (!session.fileDone(id)) await pause(2);
-      done[i] = true;
-      post(false);
+      this.done[i] = true;
+      this.post(false);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, threads) }, lane));
-  while (!session.allDone()) await pause(2);
-  post(true);
-  const seconds = (performance.now() - started) / 1000;
-  postMessage({ type: 'done', report: session.report(top), seconds, threads, cancelled });
+  }
+
+  async run() {
+    await Promise.all(Array.from({ length: Math.max(1, threads) }, () => this.lane()));
+    while (!this.session.allDone()) await pause(2);
+    this.post(true);
+    const seconds = (performance.now() - this.started) / 1000;
+    postMessage({
+      type: 'done', runId: this.runId, report: this.session.report(this.top), seconds, threads,
+      cancelled: this.cancelled,
+    });
+  }
+
+  /** Gives the module's memory for this run back. */
+  free() {
+    this.session.free();
+    this.session = null;
+  }
+}
+
+/** The run in progress, or the last one (kept to re-rank its report with another N). */
+let last = null;
+
+/** The newest selection asked for; older ones still queued are skipped. */
+let latestRunId = -1;
+/** Runs start one after another, in the order asked. */
+let queue = Promise.resolve();
+
+async function start(msg) {
+  await ready;
+  if (msg.runId !== latestRunId) return; // a newer selection came meanwhile
+  // The previous run (cancelled when the new selection arrived, or finished)
+  // ends before the new one starts, and its session is freed.
+  const previous = last;
+  if (previous) {
+    await previous.finished;
+    previous.free();
+    last = null;
+  }
+  const run = new Run(msg);
+  last = run;
+  run.finished = run.run().catch((e) => {
+    postMessage({ type: 'error', runId: run.runId, message: String(e && e.message || e) });
+  });
+  await run.finished;
 }
 
 onmessage = async (event) => {
   const msg = event.data;
   try {
     if (msg.type === 'run') {
-      await run(msg);
+      latestRunId = msg.runId;
+      if (last && !last.cancelled) last.cancel(); // stop the run in progress at once
+      queue = queue.then(() => start(msg));
+      await queue;
     } else if (msg.type === 'cancel') {
-      cancelled = true;
-      if (session) session.cancel();
-    } else if (msg.type === 'report' && session) {
-      postMessage({ type: 'report', report: session.report(msg.top) });
+      if (last && last.runId === msg.runId) last.cancel();
+    } else if (msg.type === 'report' && last && last.session && last.runId === msg.runId) {
+      postMessage({ type: 'report', runId: msg.runId, report: last.session.report(msg.top) });
     }
   } catch (e) {
-    postMessage({ type: 'error', message: String(e && e.message || e) });
+    postMessage({ type: 'error', runId: msg.runId, message: String(e && e.message || e) });
   }
 };

@@ -144,3 +144,60 @@ test('without cross-origin isolation the page works on one thread and says so', 
   assert.match(note[1], /one thread: this page is not cross-origin isolated/);
   await page.close();
 });
+
+async function waitDone(page) {
+  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status').dataset.state), null, { timeout: 120_000 });
+  const state = await page.$eval('#status', (s) => [s.dataset.state, s.textContent]);
+  assert.equal(state[0], 'done', state[1]);
+  const rows = await page.$$eval('table#counts tbody tr', (trs) => trs.map((tr) => [tr.dataset.key, Number(tr.dataset.count)]));
+  const summary = await page.$eval('#summary', (s) => ({ ...s.dataset }));
+  return { rows, summary };
+}
+
+test('files chosen the moment the page opens, before the workers are ready, are tallied', async () => {
+  const files = inputs();
+  const expected = cli(files);
+  const statesWhenChosen = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const page = await browser.newPage();
+    // Not waiting for "ready": the input exists as soon as the document does.
+    await page.goto(origin + '/', { waitUntil: 'commit' });
+    await page.waitForSelector('input[type=file]', { state: 'attached' });
+    const stateWhenChosen = await page.$eval('#status', (s) => s.dataset.state);
+    statesWhenChosen.push(stateWhenChosen);
+    await page.setInputFiles('input[type=file]', files);
+    const { summary } = await waitDone(page);
+    // The default view is the top 20 of the same counts.
+    for (const k of ['files', 'lines', 'counted', 'filtered', 'malformed']) {
+      assert.equal(Number(summary[k]), expected.totals[k], `${k} (files chosen while ${stateWhenChosen})`);
+    }
+    await page.close();
+  }
+  // The race this test is about happened: files were chosen before "ready".
+  assert.ok(statesWhenChosen.includes('loading'), `states when chosen: ${statesWhenChosen}`);
+});
+
+test('a drop during a run cancels it and tallies the new selection instead', async () => {
+  const first = inputs();
+  // A large second file keeps the first run busy long enough to be replaced.
+  const big = execFileSync(gen, [join(work, 'big'), '1', '1000000', '5', 'wild']).toString().trim().split('\n');
+  const second = [join(root, 'samples', 'apache_logs.gz')];
+  const expected = cli(second);
+  const page = await browser.newPage();
+  await page.goto(origin + '/');
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 60_000 });
+  await page.fill('#top', '0');
+  await page.setInputFiles('input[type=file]', [...first, ...big]);
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'working');
+  await page.setInputFiles('input[type=file]', second);
+  const replaced = await page.$eval('#status', (s) => [s.dataset.replaced, s.textContent]);
+  assert.equal(replaced[0], 'true');
+  assert.match(replaced[1], /previous run was cancelled/);
+  const { rows, summary } = await waitDone(page);
+  assert.deepEqual(rows, Object.entries(expected.counts));
+  for (const k of ['files', 'lines', 'counted', 'filtered', 'malformed']) {
+    assert.equal(Number(summary[k]), expected.totals[k], k);
+  }
+  assert.equal(summary.partial, 'false');
+  await page.close();
+});
