@@ -39,12 +39,32 @@ function choose(list) {
   }
 }
 
+const CUSTOM = 'custom';
+
 function options() {
+  const format = $('log-format').value;
   return {
     prefix: $('prefix').value.trim() || null,
     by: $('by').value,
     no_path_filter: $('no-path-filter').checked,
+    log_format: format === CUSTOM ? $('custom-format').value : format,
   };
+}
+
+// The controls offer what the core knows (its presets and keys), as text.
+function fillChoices(choices) {
+  const fill = (select, values, extra = []) => {
+    const current = select.value;
+    select.replaceChildren(...[...values, ...extra].map((v) => {
+      const option = document.createElement('option');
+      option.value = v;
+      option.textContent = v === CUSTOM ? 'custom (nginx or Apache string)' : v;
+      return option;
+    }));
+    select.value = [...values, ...extra].includes(current) ? current : values[0];
+  };
+  fill($('by'), choices.keys);
+  fill($('log-format'), choices.log_formats, [CUSTOM]);
 }
 
 function topN() {
@@ -95,6 +115,15 @@ function renderSummary(report, seconds) {
     div.append(dt, dd);
     return div;
   }));
+  const formats = [...new Set(report.files.map((f) => f.format).filter(Boolean))].sort();
+  const formatItem = document.createElement('div');
+  const dt = document.createElement('dt');
+  const dd = document.createElement('dd');
+  dt.textContent = 'log format';
+  dd.textContent = formats.join(', ') || '-';
+  formatItem.append(dt, dd);
+  summary.append(formatItem);
+  summary.dataset.formats = formats.join(',');
   for (const k of ['files', 'lines', 'counted', 'filtered', 'malformed']) summary.dataset[k] = String(t[k]);
   summary.dataset.threads = String(threads);
   summary.dataset.partial = String(report.partial);
@@ -153,6 +182,7 @@ worker.onmessage = (event) => {
   if ('runId' in msg && msg.runId !== runId) return; // a replaced run
   if (msg.type === 'ready') {
     threads = msg.threads;
+    if (msg.choices) fillChoices(msg.choices);
     $('threads-note').textContent = msg.note || `${threads} thread(s) ready.`;
     $('threads-note').dataset.singleThread = String(!!msg.note);
     if (files.length) {
@@ -204,6 +234,9 @@ drop.addEventListener('drop', (e) => {
   choose(e.dataTransfer.files);
 });
 $('run').addEventListener('click', () => files.length && start());
+$('log-format').addEventListener('change', () => {
+  $('custom-format-label').hidden = $('log-format').value !== CUSTOM;
+});
 $('cancel').addEventListener('click', () => worker.postMessage({ type: 'cancel', runId }));
 $('top').addEventListener('change', () => lastReport && worker.postMessage({ type: 'report', runId, top: topN() }));
 $('download-json').addEventListener('click', () =>

@@ -16,7 +16,7 @@ const ready = (async () => {
     await mod.initThreadPool(Math.max(1, navigator.hardwareConcurrency || 1));
     threads = mod.threadCount();
     Session = mod.Session;
-    return { threads, note: '' };
+    return { threads, note: '', choices: JSON.parse(mod.choices()) };
   }
   const mod = await import('./st/logtally-web.js');
   await mod.default();
@@ -24,6 +24,7 @@ const ready = (async () => {
   threads = 1;
   return {
     threads,
+    choices: JSON.parse(mod.choices()),
     note: 'Working on one thread: this page is not cross-origin isolated, so the browser gives it no ' +
       'SharedArrayBuffer for Web Worker threads. Serve it with the headers Cross-Origin-Opener-Policy: ' +
       'same-origin and Cross-Origin-Embedder-Policy: require-corp to use every core.',
@@ -31,7 +32,7 @@ const ready = (async () => {
 })();
 
 ready.then(
-  (r) => postMessage({ type: 'ready', threads: r.threads, note: r.note }),
+  (r) => postMessage({ type: 'ready', threads: r.threads, note: r.note, choices: r.choices }),
   (e) => postMessage({ type: 'fatal', message: String(e && e.message || e) }),
 );
 

@@ -59,6 +59,10 @@ async function tallyInPage(page, files, controls = {}, at = origin) {
   await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 60_000 });
   if (controls.by) await page.selectOption('#by', controls.by);
   if (controls.prefix) await page.fill('#prefix', controls.prefix);
+  if (controls.format) {
+    await page.selectOption('#log-format', 'custom');
+    await page.fill('#custom-format', controls.format);
+  }
   await page.fill('#top', '0');
   await page.setInputFiles('input[type=file]', files);
   await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status').dataset.state), null, { timeout: 120_000 });
@@ -160,6 +164,12 @@ test('files chosen the moment the page opens, before the workers are ready, are 
   const statesWhenChosen = [];
   for (let attempt = 0; attempt < 3; attempt++) {
     const page = await browser.newPage();
+    // The workers' module arrives late (as on a slow network), so that the
+    // files are surely chosen before the pool is ready.
+    await page.route('**/logtally-web_bg.wasm', async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
     // Not waiting for "ready": the input exists as soon as the document does.
     await page.goto(origin + '/', { waitUntil: 'commit' });
     await page.waitForSelector('input[type=file]', { state: 'attached' });
@@ -174,7 +184,7 @@ test('files chosen the moment the page opens, before the workers are ready, are 
     await page.close();
   }
   // The race this test is about happened: files were chosen before "ready".
-  assert.ok(statesWhenChosen.includes('loading'), `states when chosen: ${statesWhenChosen}`);
+  assert.deepEqual(statesWhenChosen, ['loading', 'loading', 'loading']);
 });
 
 test('a drop during a run cancels it and tallies the new selection instead', async () => {
@@ -199,5 +209,59 @@ test('a drop during a run cancels it and tallies the new selection instead', asy
     assert.equal(Number(summary[k]), expected.totals[k], k);
   }
   assert.equal(summary.partial, 'false');
+  await page.close();
+});
+
+/** Logs in other formats than Combined, written as their servers write them. */
+function otherFormats() {
+  mkdirSync(work, { recursive: true });
+  const vhost = join(work, 'other_vhosts_access.log');
+  writeFileSync(vhost, [
+    'example.com:80 1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /v/a HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11) Gecko"',
+    'shop.example.com:443 1.2.3.5 - - [17/May/2015:10:05:04 +0000] "GET /v/b?x=1 HTTP/1.1" 404 0 "https://example.com/v/a" "curl/8.0"',
+    'example.com:80 1.2.3.6 - - [17/May/2015:10:05:05 +0000] "POST /v/a HTTP/1.1" 200 7 "-" "Mozilla/5.0 (X11) Gecko"',
+  ].join('\n') + '\n');
+  const iis = join(work, 'u_ex190912.log');
+  writeFileSync(iis, [
+    '#Software: Microsoft Internet Information Services 10.0',
+    '#Version: 1.0',
+    '#Date: 2019-09-12 13:22:38',
+    '#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken',
+    '2019-09-12 13:22:38 10.0.0.1 GET /w/index.html - 80 - 192.168.1.5 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15',
+    '2019-09-12 13:22:39 10.0.0.1 GET /w/about.html q=1 80 - 192.168.1.6 curl/8.0 - 404 0 2 3',
+  ].join('\r\n') + '\r\n');
+  const nginx = join(work, 'honeypot.log');
+  writeFileSync(nginx, [
+    'example.org 1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /n/a HTTP/1.1" 200 5 "-" "ua" 443',
+    ' 5.6.7.8 - - [17/May/2015:10:05:04 +0000] "\\x16\\x03\\x01" 400 157 "-" "-" 443',
+  ].join('\n') + '\n');
+  return { vhost, iis, nginx };
+}
+
+test('the page detects each file\'s format like the CLI', async () => {
+  const { vhost, iis } = otherFormats();
+  const files = [join(root, 'samples', 'apache_logs.gz'), vhost, iis];
+  const page = await browser.newPage();
+  const { rows, summary } = await tallyInPage(page, files);
+  const expected = cli(files);
+  assert.deepEqual(rows, Object.entries(expected.counts));
+  for (const k of ['files', 'lines', 'counted', 'filtered', 'malformed']) {
+    assert.equal(Number(summary[k]), expected.totals[k], k);
+  }
+  assert.equal(summary.formats, 'combined,vcombined,w3c');
+  assert.ok(rows.some(([key]) => key === '/w/about.html'), 'the IIS lines count');
+  assert.ok(rows.some(([key]) => key === '/v/b'), 'the vhost lines count');
+  await page.close();
+});
+
+test('the page takes an nginx log_format string like the CLI', async () => {
+  const { nginx } = otherFormats();
+  const format = '$host $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $server_port';
+  const page = await browser.newPage();
+  const { rows, summary } = await tallyInPage(page, [nginx], { by: 'status', format });
+  const expected = cli([nginx], ['--by', 'status', '--log-format', format]);
+  assert.deepEqual(rows, Object.entries(expected.counts));
+  assert.deepEqual(rows, [['200', 1], ['400', 1]], 'the empty-host TLS probe is a record');
+  assert.equal(Number(summary.malformed), 0);
   await page.close();
 });

@@ -50,6 +50,18 @@ struct Cli {
           value_parser = PossibleValuesParser::new(GroupBy::ALL.map(GroupBy::name)).map(|s| s.parse::<GroupBy>().expect("listed")))]
     by: GroupBy,
 
+    /// The log format: auto (detected per file from its first lines), a preset
+    /// (combined, common, vcombined, vcommon, combined-xff, traefik, w3c, cloudfront,
+    /// caddy, aws-elb, aws-alb, s3), an nginx log_format string ('$remote_addr ...')
+    /// or an Apache LogFormat string ('%h %l %u %t ...').
+    #[arg(long, value_name = "FORMAT", default_value = "auto")]
+    log_format: String,
+
+    /// The book program's exact behaviour: its Combined/Common pattern only, and
+    /// its drops (empty request, a URL or referrer urlparse rejects) as malformed.
+    #[arg(long)]
+    book_compat: bool,
+
     /// Show the N most frequent keys.
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
@@ -148,6 +160,8 @@ fn user_options(cli: &Cli) -> UserOptions {
         top: cli.top,
         all: cli.all,
         min_count: cli.min_count,
+        log_format: cli.log_format.clone(),
+        book_compat: cli.book_compat,
     }
 }
 

@@ -104,6 +104,21 @@ fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
         seconds,
         if report.partial { " (PARTIAL: interrupted)" } else { "" }
     ));
+    let mut formats: Vec<&str> = report.files.iter().map(|f| f.format.as_str()).collect();
+    formats.sort_unstable();
+    formats.dedup();
+    formats.retain(|f| !f.is_empty());
+    if !formats.is_empty() {
+        s.push_str(&format!("log format: {}\n", formats.join(", ")));
+    }
+    if t.timed > 0 {
+        s.push_str(&format!(
+            "request time: mean {:.1} ms, max {:.1} ms over {} timed requests\n",
+            t.time_total_us as f64 / t.timed as f64 / 1e3,
+            t.time_max_us as f64 / 1e3,
+            t.timed
+        ));
+    }
     s
 }
 

@@ -268,20 +268,40 @@ fn hostile_and_odd_lines_are_counted_or_malformed_never_lost() {
     assert_eq!(c["/a b c"], 1);
     assert_eq!(c["/<script>alert(1)</script>"], 1);
     assert_eq!(v["totals"]["counted"], 8);
-    // As in the seed: a one-word request is a record with an empty path (filtered),
-    // `""` is no record at all (malformed).
-    assert_eq!(v["totals"]["filtered"], 1, "the binary one-word request");
+    // A line that fits the format is a record, even where the book's program
+    // drops it: the binary one-word request and the empty request `""` have an
+    // empty path (filtered); only the empty line and the garbage are malformed.
     assert_eq!(
-        v["totals"]["malformed"], 3,
+        v["totals"]["filtered"], 2,
+        "the one-word and the empty request"
+    );
+    assert_eq!(v["totals"]["malformed"], 2, "empty line, garbage");
+    assert_eq!(flagged_lines(&v), vec![11, 12]);
+    let (_, status) = all_engines(&[Path::new("--by"), Path::new("status"), &p]);
+    assert_eq!(
+        status["counts"]["400"], 2,
+        "both odd requests count by status"
+    );
+
+    // --book-compat: as in the seed, a one-word request is a record with an
+    // empty path (filtered), `""` is no record at all (malformed).
+    let (_, book) = all_engines(&[Path::new("--book-compat"), &p]);
+    assert_eq!(book["totals"]["counted"], 8);
+    assert_eq!(book["totals"]["filtered"], 1, "the binary one-word request");
+    assert_eq!(
+        book["totals"]["malformed"], 3,
         "empty request, empty line, garbage"
     );
-    let lines_flagged: Vec<u64> = v["errors"]
+    assert_eq!(flagged_lines(&book), vec![8, 11, 12]);
+}
+
+fn flagged_lines(v: &Value) -> Vec<u64> {
+    v["errors"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["line"].as_u64().unwrap())
-        .collect();
-    assert_eq!(lines_flagged, vec![8, 11, 12]);
+        .collect()
 }
 
 #[test]

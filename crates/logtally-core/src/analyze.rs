@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::details::{check_url, parse_agent, parse_time, split_request, url_path, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
-use crate::record::{AccessRecord, RecordParser};
+use crate::record::{rstrip, AccessRecord, RecordParser};
 use crate::tally::{merge_counts, FileSummary, Problem, Tally};
+use logtally_format::{detect, Fields, LineParser, LogFormat, Parsed, TimeText};
 
 /// What the counts are keyed by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,11 +39,13 @@ pub enum GroupBy {
     ReferrerHost,
     /// The user agent's product token, e.g. `Mozilla/5.0` (`-` when none).
     AgentProduct,
+    /// The virtual host, where the log format has one (`-` otherwise).
+    Vhost,
 }
 
 impl GroupBy {
     /// Every key, in the order the CLI lists them.
-    pub const ALL: [GroupBy; 8] = [
+    pub const ALL: [GroupBy; 9] = [
         GroupBy::Path,
         GroupBy::Status,
         GroupBy::Method,
@@ -51,6 +54,7 @@ impl GroupBy {
         GroupBy::Day,
         GroupBy::ReferrerHost,
         GroupBy::AgentProduct,
+        GroupBy::Vhost,
     ];
 
     /// The name used on the command line and in the page.
@@ -64,6 +68,7 @@ impl GroupBy {
             GroupBy::Day => "day",
             GroupBy::ReferrerHost => "referrer-host",
             GroupBy::AgentProduct => "agent-product",
+            GroupBy::Vhost => "vhost",
         }
     }
 }
@@ -103,6 +108,12 @@ pub struct Options {
     pub max_line: usize,
     /// How many malformed lines per file are reported with their number.
     pub malformed_samples: usize,
+    /// The log format: `auto` (detected per file), a preset, or an nginx or
+    /// Apache format string (see `logtally_format::LogFormat::parse`).
+    pub log_format: String,
+    /// The book program's exact behaviour: its Combined/Common pattern only,
+    /// and its drops (empty request, bad URL, bad referrer) as malformed.
+    pub book_compat: bool,
 }
 
 impl Default for Options {
@@ -113,9 +124,20 @@ impl Default for Options {
             prefix: None,
             max_line: DEFAULT_MAX_LINE,
             malformed_samples: 5,
+            log_format: AUTO.to_string(),
+            book_compat: false,
         }
     }
 }
+
+/// The `log_format` that detects each file's format from its first lines.
+pub const AUTO: &str = "auto";
+
+/// How many of a file's first lines `auto` detection looks at.
+const DETECTION_LINES: usize = 200;
+
+/// The bytes of a stream read before its format is detected.
+pub const DETECTION_BYTES: usize = 64 << 10;
 
 /// Why a line is malformed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +156,8 @@ pub enum Malformed {
     BadTarget(UrlError),
     /// Its referrer is not a URL Python's `urlparse` accepts.
     BadReferrer(UrlError),
+    /// No log format was found for its file.
+    NoFormat,
 }
 
 impl fmt::Display for Malformed {
@@ -146,16 +170,22 @@ impl fmt::Display for Malformed {
             Malformed::EmptyRequest => f.write_str("empty request"),
             Malformed::BadTarget(e) => write!(f, "bad request URL: {e}"),
             Malformed::BadReferrer(e) => write!(f, "bad referrer URL: {e}"),
+            Malformed::NoFormat => f.write_str("no log format fits this file"),
         }
     }
 }
 
 /// What became of one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome<'a> {
-    /// Counted under this key.
-    Counted(Cow<'a, [u8]>),
-    /// A valid record that a filter dropped.
+    /// Counted under `key`; `seconds` is the request's time where the format has it.
+    Counted {
+        /// The key it counts under.
+        key: Cow<'a, [u8]>,
+        /// The time the server took, in seconds.
+        seconds: Option<f64>,
+    },
+    /// A valid record that a filter dropped (or a directive line of the format).
     Filtered,
     /// Not a valid record.
     Malformed(Malformed),
@@ -178,25 +208,118 @@ pub enum Outcome<'a> {
 #[derive(Clone)]
 pub struct Analyzer {
     options: Options,
+    /// The book's Combined/Common parser (also the fast path of those presets).
     parser: RecordParser,
-    target_scratch: Vec<u8>,
-    scratch: Vec<u8>,
-    referrer_scratch: Vec<u8>,
+    /// `log_format` compiled, unless it is `auto` (or the book's own pattern is used).
+    fixed: Option<LogFormat>,
+    /// Why `log_format` does not compile (the CLI and the page refuse such
+    /// options before they get here; a library user may not).
+    invalid_format: Option<String>,
+    /// How the current stream's lines become records.
+    matcher: Matcher,
+    /// The current stream's format, as reported per file.
+    format_name: String,
+    /// Why the current stream has no format (it then fails, its lines malformed).
+    stream_problem: Option<String>,
+    scratch: Scratch,
     /// The last time text seen and what it parsed to.
     last_time: (Vec<u8>, Option<DateTime<FixedOffset>>),
+}
+
+/// Buffers a record's fields are copied into when they cannot borrow the line.
+#[derive(Clone, Default)]
+struct Scratch {
+    request: Vec<u8>,
+    target: Vec<u8>,
+    path: Vec<u8>,
+    referrer: Vec<u8>,
+}
+
+/// How a stream's lines become records.
+#[derive(Clone)]
+enum Matcher {
+    /// The book's Combined/Common parser; lines it rejects get a second chance
+    /// with these matchers (none under `book_compat`).
+    Book { fallback: Vec<LineParser> },
+    /// Any other format.
+    Format(Box<LineParser>),
+    /// No format fits the stream: every line is malformed.
+    Unknown,
+}
+
+impl Matcher {
+    fn for_format(format: &LogFormat) -> Matcher {
+        if format.is_clf_family() {
+            Matcher::Book {
+                fallback: clf_fallbacks(),
+            }
+        } else {
+            Matcher::Format(Box::new(format.parser()))
+        }
+    }
+}
+
+/// What the Combined/Common formats accept beyond the book's pattern (an empty
+/// user agent, escaped quotes): their own matchers.
+fn clf_fallbacks() -> Vec<LineParser> {
+    ["combined", "common"]
+        .iter()
+        .filter_map(|name| LogFormat::preset(name).ok())
+        .map(|f| f.parser())
+        .collect()
+}
+
+/// One record, whatever its format: the fields the keys and filters use.
+struct Record<'a> {
+    host: Cow<'a, [u8]>,
+    status: Cow<'a, [u8]>,
+    method: Cow<'a, [u8]>,
+    path: &'a [u8],
+    time: Option<DateTime<FixedOffset>>,
+    referer: Option<Cow<'a, [u8]>>,
+    user_agent: Option<Cow<'a, [u8]>>,
+    vhost: Option<Cow<'a, [u8]>>,
+    seconds: Option<f64>,
+}
+
+/// A field's bytes for as long as the analyzer's borrow: borrowed from the
+/// line where they are, else copied into `buffer`.
+fn hold<'a>(field: Cow<'a, [u8]>, buffer: &'a mut Vec<u8>) -> &'a [u8] {
+    match field {
+        Cow::Borrowed(bytes) => bytes,
+        Cow::Owned(bytes) => {
+            *buffer = bytes;
+            buffer
+        }
+    }
 }
 
 impl Analyzer {
     /// An analyzer with these options.
     pub fn new(options: Options) -> Self {
-        Analyzer {
+        let (fixed, invalid_format) = if options.book_compat || options.log_format == AUTO {
+            (None, None)
+        } else {
+            match LogFormat::parse(&options.log_format) {
+                Ok(format) => (Some(format), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        };
+        let mut analyzer = Analyzer {
             options,
             parser: RecordParser::new(),
-            target_scratch: Vec::new(),
-            scratch: Vec::new(),
-            referrer_scratch: Vec::new(),
+            fixed,
+            invalid_format,
+            matcher: Matcher::Book {
+                fallback: Vec::new(),
+            },
+            format_name: String::new(),
+            stream_problem: None,
+            scratch: Scratch::default(),
             last_time: (Vec::new(), None),
-        }
+        };
+        analyzer.prepare(&[]);
+        analyzer
     }
 
     /// The options it runs with.
@@ -204,64 +327,150 @@ impl Analyzer {
         &self.options
     }
 
-    /// Classifies one line (already split, without `\n`).
+    /// The format of the stream being read (after [`prepare`](Self::prepare)).
+    pub fn format_name(&self) -> &str {
+        &self.format_name
+    }
+
+    /// Gets ready for a new stream whose first lines are `sample`: picks its
+    /// format (detecting it when `log_format` is `auto`) and starts the
+    /// format's per-stream state afresh.
+    pub fn prepare(&mut self, sample: &[&[u8]]) {
+        self.stream_problem = None;
+        if self.options.book_compat {
+            self.matcher = Matcher::Book {
+                fallback: Vec::new(),
+            };
+            self.format_name = "book".to_string();
+            return;
+        }
+        if let Some(e) = &self.invalid_format {
+            self.matcher = Matcher::Unknown;
+            self.format_name = self.options.log_format.clone();
+            self.stream_problem = Some(format!("invalid log format: {e}"));
+            return;
+        }
+        if let Some(format) = &self.fixed {
+            self.matcher = Matcher::for_format(format);
+            self.format_name = format.name().to_string();
+            return;
+        }
+        // auto: the preset that fits most of the first lines.
+        let sample = &sample[..sample.len().min(DETECTION_LINES)];
+        if sample.iter().all(|l| rstrip(l).is_empty()) {
+            // Nothing to go by (an empty file, or none read yet).
+            self.matcher = Matcher::Book {
+                fallback: clf_fallbacks(),
+            };
+            self.format_name = "combined".to_string();
+            return;
+        }
+        let detection = detect(sample);
+        // The book's pattern is laxer than the Combined/Common presets (it
+        // ignores what follows the user agent): where it fits more lines than
+        // the best preset, it reads the file, so auto never reads less than it.
+        // A preset that fits as many (traefik, combined-xff) keeps its fields.
+        let book = sample
+            .iter()
+            .filter(|l| self.parser.parse(l).is_some())
+            .count();
+        if book > detection.matched {
+            self.matcher = Matcher::Book {
+                fallback: clf_fallbacks(),
+            };
+            self.format_name = "combined".to_string();
+            return;
+        }
+        match detection.format {
+            Some(format) => {
+                self.matcher = Matcher::for_format(&format);
+                self.format_name = format.name().to_string();
+            }
+            None => {
+                self.matcher = Matcher::Unknown;
+                self.format_name = "unknown".to_string();
+                let first: Vec<String> = sample.iter().take(2).map(|l| excerpt(l)).collect();
+                self.stream_problem = Some(format!(
+                    "no known log format fits its first lines (tried {}; give --log-format): {}",
+                    detection.tried.join(", "),
+                    first.join(" | ")
+                ));
+            }
+        }
+    }
+
+    /// Classifies one line (already split, without `\n`) of the current stream.
     pub fn classify<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
         let Analyzer {
             options,
             parser,
-            target_scratch,
+            matcher,
             scratch,
-            referrer_scratch,
             last_time,
+            ..
         } = self;
-        let Some(record) = parser.parse(line) else {
-            return Outcome::Malformed(Malformed::NotARecord);
+        let Scratch {
+            request: request_buf,
+            target: target_buf,
+            path: path_buf,
+            referrer: referrer_buf,
+        } = scratch;
+        let compat = options.book_compat;
+        let record = match matcher {
+            Matcher::Unknown => return Outcome::Malformed(Malformed::NoFormat),
+            Matcher::Book { fallback } => match parser.parse(line) {
+                Some(record) => {
+                    match book_record(
+                        record,
+                        compat,
+                        last_time,
+                        target_buf,
+                        path_buf,
+                        referrer_buf,
+                    ) {
+                        Ok(r) => r,
+                        Err(why) => return Outcome::Malformed(why),
+                    }
+                }
+                None => {
+                    let Some(fields) = fallback.iter_mut().find_map(|p| p.parse(line).record())
+                    else {
+                        return Outcome::Malformed(Malformed::NotARecord);
+                    };
+                    match fields_record(fields, last_time, request_buf, target_buf, path_buf) {
+                        Ok(r) => r,
+                        Err(why) => return Outcome::Malformed(why),
+                    }
+                }
+            },
+            Matcher::Format(p) => match p.parse(line) {
+                Parsed::Record(fields) => {
+                    match fields_record(fields, last_time, request_buf, target_buf, path_buf) {
+                        Ok(r) => r,
+                        Err(why) => return Outcome::Malformed(why),
+                    }
+                }
+                Parsed::Directive => return Outcome::Filtered,
+                Parsed::NoMatch(_) => return Outcome::Malformed(Malformed::NotARecord),
+            },
         };
-        // Consecutive lines mostly share their second: parse each time text once.
-        if last_time.0 != record.time {
-            last_time.0.clear();
-            last_time.0.extend_from_slice(record.time);
-            last_time.1 = parse_time(record.time);
-        }
-        let Some(time) = last_time.1 else {
-            return Outcome::Malformed(Malformed::BadTime);
-        };
-        let Some(request) = split_request(record.request, target_scratch) else {
-            return Outcome::Malformed(Malformed::EmptyRequest);
-        };
-        let path = match url_path(request.target, scratch) {
-            Ok(p) => p,
-            Err(e) => return Outcome::Malformed(Malformed::BadTarget(e)),
-        };
-        if let Some(referrer) = record.referer {
-            if let Err(e) = check_url(referrer, referrer_scratch) {
-                return Outcome::Malformed(Malformed::BadReferrer(e));
-            }
-        }
+        // The book's filter of uninteresting paths shapes the path report; other
+        // keys count every record (the book applies it to every key: compat).
         if let Some(filter) = &options.path_filter {
-            if !filter.accepts(path) {
+            if (compat || options.group_by == GroupBy::Path) && !filter.accepts(record.path) {
                 return Outcome::Filtered;
             }
         }
         if let Some(prefix) = &options.prefix {
-            if !prefix.accepts(path) {
+            if !prefix.accepts(record.path) {
                 return Outcome::Filtered;
             }
         }
-        let key: Cow<'a, [u8]> = match options.group_by {
-            GroupBy::Path => Cow::Borrowed(path),
-            GroupBy::Status => Cow::Borrowed(record.status),
-            GroupBy::Method => Cow::Borrowed(request.method),
-            GroupBy::Host => Cow::Borrowed(record.host),
-            GroupBy::Hour => Cow::Owned(time.format("%Y-%m-%d %H:00").to_string().into_bytes()),
-            GroupBy::Day => Cow::Owned(time.format("%Y-%m-%d").to_string().into_bytes()),
-            GroupBy::ReferrerHost => Cow::Owned(referrer_host(&record).into_bytes()),
-            GroupBy::AgentProduct => match record.user_agent.and_then(parse_agent) {
-                Some(agent) => Cow::Borrowed(agent.product),
-                None => Cow::Borrowed(b"-"),
-            },
-        };
-        Outcome::Counted(key)
+        let seconds = record.seconds;
+        Outcome::Counted {
+            key: record.key(options.group_by),
+            seconds,
+        }
     }
 
     /// Classifies one line and records the outcome in `partial`.
@@ -273,8 +482,14 @@ impl Analyzer {
             None => self.classify(line.bytes),
         };
         match outcome {
-            Outcome::Counted(key) => {
+            Outcome::Counted { key, seconds } => {
                 partial.counted += 1;
+                if let Some(s) = seconds.filter(|s| s.is_finite() && *s >= 0.0) {
+                    let micros = (s * 1e6).round() as u64;
+                    partial.timed += 1;
+                    partial.time_total_us += micros;
+                    partial.time_max_us = partial.time_max_us.max(micros);
+                }
                 match partial.counts.get_mut(&*key) {
                     Some(n) => *n += 1,
                     None => {
@@ -304,14 +519,64 @@ impl Analyzer {
         partial
     }
 
-    /// Analyses one stream (gzip or plain) named `name` into a [`Tally`].
+    /// Analyses one stream (gzip or plain) named `name` into a [`Tally`]: its
+    /// format is picked from its first lines, then every line is classified.
     ///
     /// A read fault ends the stream: the lines before it stay counted, the file
     /// is marked failed and the fault is listed.
     pub fn analyze<R: Read>(&mut self, name: &str, reader: R) -> Tally {
-        let max_line = self.options.max_line;
-        tally_lines(name, reader, max_line, |partial, line| {
-            self.add_line(partial, line)
+        let mut lines = LineReader::with_max_line(reader, self.options.max_line);
+        let mut partial = Partial::default();
+        let mut error = None;
+        match lines.next_block(DETECTION_BYTES) {
+            Ok(first) => {
+                let first = first.unwrap_or_default();
+                self.prepare_for(&first);
+                for line in first.lines() {
+                    partial.lines += 1;
+                    self.add_line(&mut partial, line);
+                }
+            }
+            Err(e) => {
+                self.prepare(&[]);
+                error = Some(e.to_string());
+            }
+        }
+        while error.is_none() {
+            match lines.next_line() {
+                Ok(Some(line)) => {
+                    partial.lines += 1;
+                    self.add_line(&mut partial, line);
+                }
+                Ok(None) => break,
+                Err(e) => error = Some(e.to_string()),
+            }
+        }
+        self.finish(partial, StreamEnd::of(name, &lines, error))
+    }
+
+    /// [`prepare`](Self::prepare) with the first block of a stream.
+    pub fn prepare_for(&mut self, first: &Block) {
+        let sample: Vec<&[u8]> = first
+            .lines()
+            .filter(|l| l.cut.is_none())
+            .take(DETECTION_LINES)
+            .map(|l| l.bytes)
+            .collect();
+        self.prepare(&sample);
+    }
+
+    /// The stream's [`Tally`] from its lines' `partial` and how it `end`ed,
+    /// with the format it was read in (and why none, if none fitted).
+    pub fn finish(&self, partial: Partial, end: StreamEnd) -> Tally {
+        let error = match (self.stream_problem.clone(), end.error) {
+            (Some(problem), Some(error)) => Some(format!("{problem}; {error}")),
+            (problem, error) => problem.or(error),
+        };
+        partial.into_tally(&StreamEnd {
+            error,
+            format: self.format_name.clone(),
+            ..end
         })
     }
 }
@@ -364,6 +629,12 @@ pub struct Partial {
     pub filtered: u64,
     /// Lines malformed.
     pub malformed: u64,
+    /// Counted records with a request time.
+    pub timed: u64,
+    /// Their request times added up, in microseconds.
+    pub time_total_us: u64,
+    /// The longest of them, in microseconds.
+    pub time_max_us: u64,
     /// The first malformed lines: (line number, message), in line order.
     pub samples: Vec<(u64, String)>,
 }
@@ -377,6 +648,9 @@ impl Partial {
         self.counted += other.counted;
         self.filtered += other.filtered;
         self.malformed += other.malformed;
+        self.timed += other.timed;
+        self.time_total_us += other.time_total_us;
+        self.time_max_us = self.time_max_us.max(other.time_max_us);
         self.samples.extend(other.samples);
         self.samples.sort_by_key(|s| s.0);
         self.samples.truncate(max_samples);
@@ -394,6 +668,7 @@ impl Partial {
             bytes_out: end.bytes_out,
             gzip: end.gzip,
             failed: end.error.is_some(),
+            format: end.format.clone(),
         };
         let mut tally = Tally::default();
         for (key, n) in self.counts {
@@ -407,6 +682,9 @@ impl Partial {
             malformed: summary.malformed,
             bytes_in: summary.bytes_in,
             bytes_out: summary.bytes_out,
+            timed: self.timed,
+            time_total_us: self.time_total_us,
+            time_max_us: self.time_max_us,
         };
         tally.errors = self
             .samples
@@ -442,6 +720,8 @@ pub struct StreamEnd {
     pub bytes_out: u64,
     /// The fault that ended it early, if one did.
     pub error: Option<String>,
+    /// The log format it was read in (empty where none applies).
+    pub format: String,
 }
 
 impl StreamEnd {
@@ -453,6 +733,160 @@ impl StreamEnd {
             bytes_in: lines.bytes_in(),
             bytes_out: lines.bytes_out(),
             error,
+            format: String::new(),
+        }
+    }
+}
+
+/// The time `text` stands for, parsed once for consecutive equal texts
+/// (consecutive lines mostly share their second).
+fn cached_time(
+    last_time: &mut (Vec<u8>, Option<DateTime<FixedOffset>>),
+    text: &[u8],
+    parse: impl FnOnce(&[u8]) -> Option<DateTime<FixedOffset>>,
+) -> Option<DateTime<FixedOffset>> {
+    if last_time.0 != text {
+        last_time.0.clear();
+        last_time.0.extend_from_slice(text);
+        last_time.1 = parse(text);
+    }
+    last_time.1
+}
+
+/// A line the book's pattern matched, as a record. Under `book_compat` the
+/// book's drops (empty request, a URL or referrer `urlparse` rejects) are
+/// malformed; otherwise such a line is a record with an empty path.
+fn book_record<'a>(
+    record: AccessRecord<'a>,
+    compat: bool,
+    last_time: &mut (Vec<u8>, Option<DateTime<FixedOffset>>),
+    target_buf: &'a mut Vec<u8>,
+    path_buf: &'a mut Vec<u8>,
+    referrer_buf: &mut Vec<u8>,
+) -> Result<Record<'a>, Malformed> {
+    let time = cached_time(last_time, record.time, parse_time).ok_or(Malformed::BadTime)?;
+    let (method, path): (&[u8], &[u8]) = match split_request(record.request, target_buf) {
+        Some(request) => match url_path(request.target, path_buf) {
+            Ok(path) => (request.method, path),
+            Err(e) if compat => return Err(Malformed::BadTarget(e)),
+            Err(_) => (request.method, b""),
+        },
+        None if compat => return Err(Malformed::EmptyRequest),
+        None => (b"", b""),
+    };
+    let mut referer = record.referer;
+    if let Some(r) = referer {
+        if let Err(e) = check_url(r, referrer_buf) {
+            if compat {
+                return Err(Malformed::BadReferrer(e));
+            }
+            referer = None;
+        }
+    }
+    Ok(Record {
+        host: Cow::Borrowed(record.host),
+        status: Cow::Borrowed(record.status),
+        method: Cow::Borrowed(method),
+        path,
+        time: Some(time),
+        referer: referer.map(Cow::Borrowed),
+        user_agent: record.user_agent.map(Cow::Borrowed),
+        vhost: None,
+        seconds: None,
+    })
+}
+
+/// A line of any other format (or one the book's pattern rejected that the
+/// Combined/Common presets accept), as a record: absent fields show as `-`, a
+/// request that is not HTTP has an empty path; only a time that is there but
+/// does not parse makes the line malformed.
+fn fields_record<'a>(
+    fields: Fields<'a>,
+    last_time: &mut (Vec<u8>, Option<DateTime<FixedOffset>>),
+    request_buf: &'a mut Vec<u8>,
+    target_buf: &'a mut Vec<u8>,
+    path_buf: &'a mut Vec<u8>,
+) -> Result<Record<'a>, Malformed> {
+    let time = match &fields.time {
+        None => None,
+        Some(TimeText::Clf(text)) => {
+            Some(cached_time(last_time, text, parse_time).ok_or(Malformed::BadTime)?)
+        }
+        Some(other) => Some(other.to_datetime().ok_or(Malformed::BadTime)?),
+    };
+    let Fields {
+        host,
+        request,
+        method,
+        target,
+        status,
+        referer,
+        user_agent,
+        vhost,
+        request_time,
+        ..
+    } = fields;
+    let dash = || Cow::Borrowed(&b"-"[..]);
+    let (method, path): (Cow<'a, [u8]>, &'a [u8]) = match request {
+        Some(request) => {
+            let request = hold(request, request_buf);
+            match split_request(request, target_buf) {
+                Some(r) => (
+                    Cow::Borrowed(r.method),
+                    url_path(r.target, path_buf).unwrap_or(b""),
+                ),
+                None => (Cow::Borrowed(&b""[..]), &b""[..]),
+            }
+        }
+        None => {
+            let path = match target {
+                Some(target) => url_path(hold(target, target_buf), path_buf).unwrap_or(b""),
+                None => b"",
+            };
+            (method.unwrap_or_else(dash), path)
+        }
+    };
+    Ok(Record {
+        host: host.unwrap_or_else(dash),
+        status: status.unwrap_or_else(dash),
+        method,
+        path,
+        time,
+        referer: referer.filter(|r| r.as_ref() != b"-"),
+        user_agent: user_agent.filter(|u| !u.is_empty() && u.as_ref() != b"-"),
+        vhost,
+        seconds: request_time,
+    })
+}
+
+impl<'a> Record<'a> {
+    /// The record's key for `by`.
+    fn key(self, by: GroupBy) -> Cow<'a, [u8]> {
+        let dash = || Cow::Borrowed(&b"-"[..]);
+        let at = |format: &str| match self.time {
+            Some(time) => Cow::Owned(time.format(format).to_string().into_bytes()),
+            None => dash(),
+        };
+        match by {
+            GroupBy::Path => Cow::Borrowed(self.path),
+            GroupBy::Status => self.status,
+            GroupBy::Method => self.method,
+            GroupBy::Host => self.host,
+            GroupBy::Hour => at("%Y-%m-%d %H:00"),
+            GroupBy::Day => at("%Y-%m-%d"),
+            GroupBy::ReferrerHost => {
+                Cow::Owned(referrer_host(self.referer.as_deref()).into_bytes())
+            }
+            GroupBy::AgentProduct => match self.user_agent {
+                Some(Cow::Borrowed(agent)) => {
+                    parse_agent(agent).map_or_else(dash, |a| Cow::Borrowed(a.product))
+                }
+                Some(Cow::Owned(agent)) => {
+                    parse_agent(&agent).map_or_else(dash, |a| Cow::Owned(a.product.to_vec()))
+                }
+                None => dash(),
+            },
+            GroupBy::Vhost => self.vhost.filter(|v| !v.is_empty()).unwrap_or_else(dash),
         }
     }
 }
@@ -472,9 +906,8 @@ pub fn failed_file(name: &str, message: &str) -> Tally {
     })
 }
 
-fn referrer_host(record: &AccessRecord<'_>) -> String {
-    record
-        .referer
+fn referrer_host(referer: Option<&[u8]>) -> String {
+    referer
         .and_then(|r| std::str::from_utf8(r).ok())
         .and_then(|r| url::Url::parse(r).ok())
         .and_then(|u| u.host_str().map(str::to_string))

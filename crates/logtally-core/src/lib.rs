@@ -31,6 +31,8 @@ pub use analyze::{
     failed_file, Analyzer, GroupBy, Malformed, Options, Outcome, Partial, StreamEnd,
 };
 pub use filter::{PathFilter, PrefixFilter};
+/// The log-format presets, simplest first (what `--log-format` accepts besides `auto` and format strings).
+pub use logtally_format::PRESETS as LOG_FORMAT_PRESETS;
 pub use merge::{merge_reports, MergeError};
 pub use options::{OptionsError, UserOptions};
 pub use read::{Block, LineReader, ReadError};

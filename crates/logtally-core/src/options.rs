@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{GroupBy, Options};
+use logtally_format::{FormatError, LogFormat};
+
+use crate::analyze::{GroupBy, Options, AUTO};
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::read::DEFAULT_MAX_LINE;
 use crate::tally::Limit;
@@ -21,6 +23,8 @@ use crate::tally::Limit;
 /// assert_eq!(o.limit().top, None);
 /// let err = UserOptions::from_json(r#"{"colour": "red"}"#).unwrap_err();
 /// assert!(err.to_string().contains("colour"));
+/// let nginx = UserOptions { log_format: "$remote_addr [$time_local] \"$request\" $status $foo".into(), ..UserOptions::default() };
+/// assert!(nginx.compile().unwrap_err().to_string().contains("$foo"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -43,6 +47,11 @@ pub struct UserOptions {
     pub all: bool,
     /// Only keys counted at least this often (`--min-count`).
     pub min_count: u64,
+    /// The log format (`--log-format`): `auto`, a preset, or an nginx or
+    /// Apache format string.
+    pub log_format: String,
+    /// The book program's exact behaviour (`--book-compat`).
+    pub book_compat: bool,
 }
 
 impl Default for UserOptions {
@@ -57,6 +66,8 @@ impl Default for UserOptions {
             top: 20,
             all: false,
             min_count: 1,
+            log_format: AUTO.to_string(),
+            book_compat: false,
         }
     }
 }
@@ -73,6 +84,12 @@ pub enum OptionsError {
     /// An empty name or extension would drop every path.
     #[error("{0} must not be empty: it would drop every path")]
     EmptyExclusion(&'static str),
+    /// The log format does not compile.
+    #[error("log_format: {0}")]
+    Format(#[from] FormatError),
+    /// `book_compat` reads the book's Combined/Common pattern only.
+    #[error("book_compat reads Combined/Common lines with the book's pattern: it does not go with log_format `{0}`")]
+    BookCompatFormat(String),
 }
 
 impl UserOptions {
@@ -92,6 +109,12 @@ impl UserOptions {
         if self.exclude_ext.iter().any(String::is_empty) {
             return Err(OptionsError::EmptyExclusion("exclude_ext"));
         }
+        if self.log_format != AUTO {
+            let format = LogFormat::parse(&self.log_format)?;
+            if self.book_compat && !format.is_clf_family() {
+                return Err(OptionsError::BookCompatFormat(self.log_format.clone()));
+            }
+        }
         let path_filter = (!self.no_path_filter).then(|| {
             let mut filter = PathFilter::default();
             filter.names.extend(self.exclude_name.iter().cloned());
@@ -107,6 +130,8 @@ impl UserOptions {
                 .filter(|p| !p.is_empty())
                 .map(PrefixFilter::new),
             max_line: self.max_line,
+            log_format: self.log_format.clone(),
+            book_compat: self.book_compat,
             ..Options::default()
         })
     }
@@ -140,6 +165,8 @@ impl UserOptions {
             ("exclude_name", self.exclude_name != other.exclude_name),
             ("exclude_ext", self.exclude_ext != other.exclude_ext),
             ("max_line", self.max_line != other.max_line),
+            ("log_format", self.log_format != other.log_format),
+            ("book_compat", self.book_compat != other.book_compat),
         ];
         differs.into_iter().find(|(_, d)| *d).map(|(name, _)| name)
     }

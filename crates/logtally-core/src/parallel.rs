@@ -51,6 +51,13 @@ pub fn analyze_parallel<R: Read + Send>(
     let mut error = None;
     let mut total = Partial::default();
     let mut current = read_wave(&mut lines, &mut error, wave.max(1));
+    // The stream's format, from its first lines, before any block is tallied.
+    let mut analyzer = analyzer.clone();
+    match current.first() {
+        Some(first) => analyzer.prepare_for(first),
+        None => analyzer.prepare(&[]),
+    }
+    let analyzer = &analyzer;
     while !current.is_empty() {
         let (next, partial) = rayon::join(
             || read_wave(&mut lines, &mut error, wave.max(1)),
@@ -67,5 +74,5 @@ pub fn analyze_parallel<R: Read + Send>(
         total.merge(partial, max_samples);
         current = next;
     }
-    total.into_tally(&StreamEnd::of(name, &lines, error))
+    analyzer.finish(total, StreamEnd::of(name, &lines, error))
 }

@@ -30,6 +30,15 @@ pub struct Totals {
     pub bytes_in: u64,
     /// Bytes of text after decompression.
     pub bytes_out: u64,
+    /// Counted records whose format gives the request's time.
+    #[serde(default)]
+    pub timed: u64,
+    /// Their request times added up, in microseconds (mean: `time_total_us / timed`).
+    #[serde(default)]
+    pub time_total_us: u64,
+    /// The longest request time, in microseconds.
+    #[serde(default)]
+    pub time_max_us: u64,
 }
 
 impl Totals {
@@ -42,6 +51,9 @@ impl Totals {
         self.malformed += other.malformed;
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
+        self.timed += other.timed;
+        self.time_total_us += other.time_total_us;
+        self.time_max_us = self.time_max_us.max(other.time_max_us);
     }
 
     /// Whether every line read is accounted for.
@@ -74,8 +86,12 @@ pub struct FileSummary {
     pub bytes_out: u64,
     /// Whether the file was gzip-compressed.
     pub gzip: bool,
-    /// Whether reading stopped early (its lines before the fault still count).
+    /// Whether reading stopped early (its lines before the fault still
+    /// count), or no log format fitted it (its lines are malformed).
     pub failed: bool,
+    /// The log format it was read in (`book`: the book's pattern, `--book-compat`).
+    #[serde(default)]
+    pub format: String,
 }
 
 /// Something that went wrong with a file or one of its lines.

@@ -331,7 +331,12 @@ pub fn detect(sample: &[&[u8]]) -> Detection {
         let mut p = f.parser();
         let n = sample
             .iter()
-            .filter(|l| matches!(p.parse(l), Parsed::Record(_)))
+            // A line fits when it parses and its time (if it has one) is a time:
+            // the layout alone can fit by chance (an ELB line has no brackets).
+            .filter(|l| match p.parse(l) {
+                Parsed::Record(f) => f.time.as_ref().is_none_or(|t| t.to_datetime().is_some()),
+                _ => false,
+            })
             .count();
         if n > 0 && best.as_ref().is_none_or(|(_, b)| n > *b) {
             best = Some((f, n));

@@ -317,6 +317,20 @@ pub mod browser {
         }
     }
 
+    /// What the page's controls offer, from the core: `{"log_formats": [...],
+    /// "keys": [...]}` (`auto` first among the formats).
+    #[wasm_bindgen(js_name = choices)]
+    pub fn choices() -> String {
+        let formats: Vec<&str> = std::iter::once(logtally_core::analyze::AUTO)
+            .chain(logtally_core::LOG_FORMAT_PRESETS.iter().copied())
+            .collect();
+        let keys: Vec<&str> = logtally_core::GroupBy::ALL
+            .iter()
+            .map(|g| g.name())
+            .collect();
+        serde_json::json!({ "log_formats": formats, "keys": keys }).to_string()
+    }
+
     /// Threads in the pool (1 in the single-threaded build).
     #[wasm_bindgen(js_name = threadCount)]
     pub fn thread_count() -> usize {
