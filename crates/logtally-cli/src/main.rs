@@ -1,6 +1,7 @@
 //! `logtally`: tally web-server access logs (`.gz` and plain) on every core.
 
 mod engine;
+mod merge;
 mod output;
 
 use std::io::IsTerminal;
@@ -119,10 +120,24 @@ still counted and the failures named), 2 for a usage error, 130 when interrupted
 Examples:
   logtally --prefix /book/ logs/
   logtally --by status --format json 'logs/access-*.gz'
-  logtally --engine thread -j 8 --all --format csv -o paths.csv logs/";
+  logtally --engine thread -j 8 --all --format csv -o paths.csv logs/
+  logtally --log-format '$host $remote_addr - $remote_user [$time_local] \"$request\" $status ...' logs/
+  logtally --all --format json -o day1.json logs/day1/   # and later:
+  logtally merge day1.json day2.json";
 
 fn main() -> ExitCode {
     procpool::init();
+    // `logtally merge REPORT...` (a log file named merge is `./merge`).
+    if std::env::args_os().nth(1).is_some_and(|a| a == "merge") {
+        let cli = merge::MergeCli::parse_from(std::env::args_os().skip(1));
+        return match merge::run(cli) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("logtally merge: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -246,26 +261,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
     let mut report = total.report(&user);
     report.partial = !complete;
-    let format = cli
-        .format
-        .unwrap_or(if std::io::stdout().is_terminal() && cli.output.is_none() {
-            Format::Table
-        } else {
-            Format::Tsv
-        });
-    let text = output::render(&report, cli.by, format, seconds);
-    match &cli.output {
-        Some(path) => output::write_atomically(path, &text)?,
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("cannot write to standard output");
-                }
-            }
-        }
-    }
+    let text = output::render(
+        &report,
+        cli.by,
+        output::choose(cli.format, &cli.output),
+        seconds,
+    );
+    output::emit(&text, cli.output.as_deref())?;
 
     let mut failed = false;
     for file in &report.files {

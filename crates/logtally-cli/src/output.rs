@@ -19,6 +19,33 @@ pub enum Format {
     Tsv,
 }
 
+/// The format asked for, or the default: a table on a terminal, TSV otherwise.
+pub fn choose(format: Option<Format>, output: &Option<std::path::PathBuf>) -> Format {
+    use std::io::IsTerminal;
+    format.unwrap_or(if std::io::stdout().is_terminal() && output.is_none() {
+        Format::Table
+    } else {
+        Format::Tsv
+    })
+}
+
+/// Writes `text` to `path` (atomically) or to standard output (a closed pipe is no error).
+pub fn emit(text: &str, path: Option<&Path>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match path {
+        Some(path) => write_atomically(path, text),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(e).context("cannot write to standard output")
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
 pub fn render(report: &Report, by: GroupBy, format: Format, seconds: f64) -> String {
     match format {
         Format::Json => {

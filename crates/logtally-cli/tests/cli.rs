@@ -444,3 +444,78 @@ fn interrupting_the_cli_leaves_no_worker_and_prints_a_partial_result() {
         }
     }
 }
+
+#[test]
+fn merged_per_file_reports_equal_one_run_over_all_files() {
+    let mut files = corpus("merge", 3, 2000, 11, logtally_gen::Style::Wild);
+    files.push(sample());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("merge-reports");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for extra in [&[][..], &["--by", "status", "--prefix", "/book/"][..]] {
+        let parts: Vec<PathBuf> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let part = dir.join(format!("part-{i}.json"));
+                let out = run(logtally()
+                    .args(["--all", "--format", "json", "-q", "-o"])
+                    .arg(&part)
+                    .args(extra)
+                    .arg(f));
+                assert!(out.status.success());
+                part
+            })
+            .collect();
+        let one_run = tally_json("serial", extra, &files);
+        // Any order, and merges of merges: the same report.
+        let merged = run(logtally()
+            .args(["merge", "--all", "--format", "json"])
+            .args(parts.iter().rev()));
+        assert!(
+            merged.status.success(),
+            "{}",
+            String::from_utf8_lossy(&merged.stderr)
+        );
+        assert_eq!(json_of(&merged), one_run, "merge of {extra:?}");
+        let left = dir.join("left.json");
+        assert!(run(logtally()
+            .args(["merge", "--all", "--format", "json", "-o"])
+            .arg(&left)
+            .args(&parts[..2]))
+        .status
+        .success());
+        let nested = run(logtally()
+            .args(["merge", "--all", "--format", "json"])
+            .args(&parts[2..])
+            .arg(&left));
+        assert_eq!(json_of(&nested), one_run, "nested merge of {extra:?}");
+    }
+    // A report cut by --top lost keys: refused, named.
+    let cut = dir.join("cut.json");
+    run(logtally()
+        .args(["--top", "3", "--format", "json", "-q", "-o"])
+        .arg(&cut)
+        .arg(sample()));
+    let whole = dir.join("part-0.json");
+    let refused = run(logtally().args(["merge"]).arg(&whole).arg(&cut));
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("cut.json") && stderr.contains("--all"),
+        "{stderr}"
+    );
+    // Reports counted by another key: refused, naming the option.
+    let other = dir.join("other.json");
+    run(logtally()
+        .args(["--all", "--by", "method", "--format", "json", "-q", "-o"])
+        .arg(&other)
+        .arg(sample()));
+    let stderr =
+        String::from_utf8_lossy(&run(logtally().args(["merge"]).arg(&whole).arg(&other)).stderr)
+            .into_owned();
+    assert!(
+        stderr.contains("other.json") && stderr.contains("`by`"),
+        "{stderr}"
+    );
+}

@@ -234,3 +234,32 @@ proptest! {
         prop_assert_eq!(fast, slow);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn merging_reports_is_associative_and_commutative(streams in prop::collection::vec(stream_strategy(), 3)) {
+        use logtally_core::{merge_reports, UserOptions};
+        let all = UserOptions { all: true, max_line: 150, ..UserOptions::default() };
+        let mut analyzer = Analyzer::new(all.compile().unwrap());
+        let reports: Vec<_> = streams
+            .iter()
+            .enumerate()
+            .map(|(i, s)| analyzer.analyze(&format!("f{i}"), &s[..]).report(&all))
+            .collect();
+        let (a, b, c) = (reports[0].clone(), reports[1].clone(), reports[2].clone());
+        let json = |r: &logtally_core::Report| serde_json::to_string(r).unwrap();
+        let flat = merge_reports(vec![a.clone(), b.clone(), c.clone()]).unwrap();
+        let left = merge_reports(vec![merge_reports(vec![a.clone(), b.clone()]).unwrap(), c.clone()]).unwrap();
+        let right = merge_reports(vec![c.clone(), merge_reports(vec![b.clone(), a.clone()]).unwrap()]).unwrap();
+        prop_assert_eq!(json(&flat), json(&left));
+        prop_assert_eq!(json(&flat), json(&right));
+        // And a merge equals the tally of one pass over the files.
+        let mut one = Tally::default();
+        for (i, s) in streams.iter().enumerate() {
+            one.merge(analyzer.analyze(&format!("f{i}"), &s[..]));
+        }
+        prop_assert_eq!(json(&flat), json(&one.report(&all)));
+    }
+}

@@ -1,0 +1,87 @@
+//! `logtally merge A.json B.json ...`: complete JSON reports (written with
+//! `--all`, anywhere: other runs, machines, Dask or Spark tasks) combined into
+//! exactly the report of one run over all their files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use logtally_core::{merge_reports, MergeError, Report, UserOptions};
+
+use crate::output::{self, Format};
+
+/// Merge logtally JSON reports into the report of one run over all their files.
+///
+/// The reports must be complete (written with --all, or with every key shown)
+/// and counted with the same options (key, prefix, filters, format).
+#[derive(Debug, Parser)]
+#[command(name = "logtally merge")]
+pub struct MergeCli {
+    /// JSON reports written by `logtally --format json --all`.
+    #[arg(required = true, value_name = "REPORT")]
+    reports: Vec<PathBuf>,
+
+    /// Show the N most frequent keys.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    top: usize,
+
+    /// Show every key (overrides --top); the merged JSON is then itself mergeable.
+    #[arg(long)]
+    all: bool,
+
+    /// Show only keys counted at least N times.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    min_count: u64,
+
+    /// Output format (default: table on a terminal, tsv otherwise).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Runs `logtally merge`; `Err` for a report that cannot be read or merged.
+pub fn run(cli: MergeCli) -> anyhow::Result<ExitCode> {
+    let mut reports = Vec::with_capacity(cli.reports.len());
+    for path in &cli.reports {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let report: Report = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a logtally JSON report", path.display()))?;
+        reports.push(report);
+    }
+    let merged = merge_reports(reports).map_err(|e| {
+        let named = match &e {
+            MergeError::Incomplete { index, .. } | MergeError::OptionsDiffer { index, .. } => {
+                format!("{}: {e}", cli.reports[*index].display())
+            }
+            MergeError::Empty => e.to_string(),
+        };
+        anyhow::anyhow!(named)
+    })?;
+    let options = UserOptions {
+        top: cli.top,
+        all: cli.all,
+        min_count: cli.min_count,
+        ..merged.options.clone()
+    };
+    let partial = merged.partial;
+    let mut report = logtally_core::Tally::from(merged).report(&options);
+    report.partial = partial;
+    let text = output::render(
+        &report,
+        options.by,
+        output::choose(cli.format, &cli.output),
+        0.0,
+    );
+    output::emit(&text, cli.output.as_deref())?;
+    let failed = report.files.iter().any(|f| f.failed);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
