@@ -36,5 +36,5 @@ fn check(analyzer: &mut Analyzer, data: &[u8]) {
             }
         }
     }
-    assert_eq!(total.into_tally(&StreamEnd::of("fuzz", &lines, error)), one_pass);
+    assert_eq!(analyzer.finish(total, StreamEnd::of("fuzz", &lines, error)), one_pass);
 }
