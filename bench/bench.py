@@ -3,6 +3,7 @@
 scaling, gzip backends and peers, on a deterministic generated corpus.
 
     python3 bench/bench.py [--scale seed|small] [--runs N] [--no-peers] [--no-backends]
+                           [--only-formats]
 
 Builds the release binaries, generates the corpus once (target/bench/), runs
 the matrix, prints tables and writes target/bench/results-<scale>.json.
@@ -73,6 +74,52 @@ def run_logtally(binary, files, engine, jobs, floor, runs):
     return best
 
 
+def vhost_corpus(scale, seed_files):
+    """The seed corpus as Apache's vhost_combined writes it (`%v:%p ` in front)."""
+    out_dir = BENCH / f"corpus-{scale}" / "vhost"
+    if not out_dir.exists():
+        tmp = out_dir.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for f in seed_files:
+            target = tmp / Path(f).name
+            sh(["bash", "-c", f"gzip -dc {f} | sed 's/^/www.example.com:443 /' | gzip -1 > {target}"])
+        tmp.rename(out_dir)
+    return sorted(str(p) for p in out_dir.glob("*.gz"))
+
+
+def formats_section(binary, seed_files, vhost_files, runs):
+    """Format matchers side by side: each configuration once per round, rounds
+    interleaved, medians (the machine is shared and noisy)."""
+    apache_vhost = '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"'
+    configs = [
+        ("--book-compat (the seed's pattern: before log formats)", seed_files, ["--book-compat"]),
+        ("--log-format combined", seed_files, ["--log-format", "combined"]),
+        ("--log-format auto (the default)", seed_files, []),
+        ("vhost corpus, --log-format vcombined (compiled matcher)", vhost_files, ["--log-format", "vcombined"]),
+        ("vhost corpus, Apache string (compiled matcher)", vhost_files, ["--log-format", apache_vhost]),
+        ("vhost corpus, auto", vhost_files, []),
+    ]
+    walls = {name: [] for name, _, _ in configs}
+    for _ in range(runs):
+        for name, files, extra in configs:
+            cmd = [str(binary), "--engine", "process", "-j", str(CORES), "--format", "json", "-q", "--all", *extra, *files]
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            walls[name].append(time.perf_counter() - start)
+    median = {name: sorted(w)[len(w) // 2] for name, w in walls.items()}
+    base = median[configs[0][0]]
+    rows = [{"run": name, "median_s": round(median[name], 3), "vs_book_compat": round(median[name] / base, 3)}
+            for name, _, _ in configs]
+    table(rows, f"log formats (process -j{CORES}, seed-scale corpora, median of {runs} interleaved rounds)")
+    combined = median[configs[1][0]]
+    return rows, {
+        "combined_over_book_compat": round(combined / base, 3),
+        "auto_over_book_compat": round(median[configs[2][0]] / base, 3),
+        "apache_string_over_combined_preset": round(median[configs[4][0]] / combined, 3),
+    }
+
+
 def time_shell(command, runs=1):
     best = None
     for _ in range(runs):
@@ -121,10 +168,26 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="best of N for logtally runs")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--no-backends", action="store_true")
+    ap.add_argument("--only-formats", action="store_true", help="only the log-format comparison")
     a = ap.parse_args()
 
     binary = build("default")
     seed_files, big_files = corpus(a.scale)
+    vhost_files = vhost_corpus(a.scale, seed_files)
+    format_rows, format_ratios = formats_section(binary, seed_files, vhost_files, max(a.runs, 5))
+    format_checks = [
+        ("--log-format combined within 5% of the seed's pattern", format_ratios["combined_over_book_compat"] <= 1.05,
+         format_ratios["combined_over_book_compat"]),
+        ("--log-format auto within 5% of the seed's pattern", format_ratios["auto_over_book_compat"] <= 1.05,
+         format_ratios["auto_over_book_compat"]),
+        ("a custom format string within 1.5x of the combined preset", format_ratios["apache_string_over_combined_preset"] <= 1.5,
+         format_ratios["apache_string_over_combined_preset"]),
+    ]
+    if a.only_formats:
+        print("\n### Targets\n")
+        for n, ok, v in format_checks:
+            print(f"- {'MET    ' if ok else 'NOT MET'} {n}: {v}")
+        return
     results = {"cores": CORES, "scale": a.scale, "corpora": {}, "runs": {}, "targets": {}}
     probe = run_logtally(binary, seed_files, "thread", CORES, True, 1)
     text_bytes, lines = probe["bytes_out"], probe["lines"]
@@ -206,6 +269,8 @@ def main():
         ("one big file: >= 1.5x on %d cores (thread)" % CORES, t["big_file_thread_scaling"] >= 1.5, t["big_file_thread_scaling"]),
         ("worker peak RSS < 64 MB", t["worker_rss_MB"] < 64, t["worker_rss_MB"]),
     ]
+    checks += format_checks
+    results["runs"]["formats"] = format_rows
     results["checks"] = [{"target": n, "met": ok, "value": v} for n, ok, v in checks]
     print("\n### Targets\n")
     for n, ok, v in checks:
