@@ -88,6 +88,51 @@ def vhost_corpus(scale, seed_files):
     return sorted(str(p) for p in out_dir.glob("*.gz"))
 
 
+def distinct_corpus():
+    """2 M lines with 2 M distinct paths in 4 gzip files: a crawler's unique URLs."""
+    out_dir = BENCH / "corpus-distinct"
+    if not out_dir.exists():
+        tmp = out_dir.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        # In a child process: Linux keeps a process's peak RSS across fork and
+        # exec, so a large bench process would inflate the --stats of later runs.
+        make = r"""
+import gzip, sys
+n = 0
+for f in range(4):
+    with gzip.open(f"{sys.argv[1]}/crawl-{f}.log.gz", "wt", compresslevel=1) as out:
+        for i in range(500_000):
+            n += 1
+            out.write(f'66.249.{n % 250}.{n % 199} - - [17/May/2015:10:{(n // 60) % 60:02d}:{n % 60:02d} +0000] '
+                      f'"GET /catalog/item-{n:08d}/page?ref={n * 7919 % 100003} HTTP/1.1" 200 {n % 9000} '
+                      f'"-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"\n')
+"""
+        sh([sys.executable, "-c", make, str(tmp)])
+        tmp.rename(out_dir)
+    return sorted(str(p) for p in out_dir.glob("*.gz"))
+
+
+def distinct_section(binary, seed_files, runs):
+    """Per-line speed with 2 M distinct keys against the seed corpus, side by side."""
+    distinct = distinct_corpus()
+    walls = {"seed": [], "distinct": []}
+    stats = {}
+    for _ in range(runs):
+        for name, files in (("seed", seed_files), ("distinct", distinct)):
+            r = run_logtally(binary, files, "process", CORES, False, 1)
+            walls[name].append(r["wall"])
+            stats[name] = r
+    med = {k: sorted(v)[len(v) // 2] for k, v in walls.items()}
+    per_line = {k: med[k] / stats[k]["lines"] * 1e9 for k in med}
+    rows = [{"corpus": k, "lines": stats[k]["lines"], "median_s": round(med[k], 3),
+             "ns_per_line": round(per_line[k], 1),
+             "rss_parent_MB": round(stats[k]["max_rss_parent_kb"] / 1024, 1),
+             "rss_worker_MB": round(stats[k]["max_rss_worker_kb"] / 1024, 1)} for k in med]
+    table(rows, f"distinct keys (process -j{CORES}, --by path --all, median of {runs})")
+    return rows, round(per_line["distinct"] / per_line["seed"], 2)
+
+
 def formats_section(binary, seed_files, vhost_files, runs):
     """Format matchers side by side: each configuration once per round, rounds
     interleaved, medians (the machine is shared and noisy)."""
@@ -169,10 +214,18 @@ def main():
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--no-backends", action="store_true")
     ap.add_argument("--only-formats", action="store_true", help="only the log-format comparison")
+    ap.add_argument("--only-keys", action="store_true", help="only the distinct-keys comparison")
     a = ap.parse_args()
 
     binary = build("default")
     seed_files, big_files = corpus(a.scale)
+    key_rows, key_ratio = distinct_section(binary, seed_files, max(a.runs, 3))
+    key_checks = [("2 M distinct paths at least half as fast per line as the seed corpus", key_ratio <= 2.0, key_ratio)]
+    if a.only_keys:
+        print("\n### Targets\n")
+        for n, ok, v in key_checks:
+            print(f"- {'MET    ' if ok else 'NOT MET'} {n}: {v}")
+        return
     vhost_files = vhost_corpus(a.scale, seed_files)
     format_rows, format_ratios = formats_section(binary, seed_files, vhost_files, max(a.runs, 5))
     format_checks = [
@@ -269,8 +322,9 @@ def main():
         ("one big file: >= 1.5x on %d cores (thread)" % CORES, t["big_file_thread_scaling"] >= 1.5, t["big_file_thread_scaling"]),
         ("worker peak RSS < 64 MB", t["worker_rss_MB"] < 64, t["worker_rss_MB"]),
     ]
-    checks += format_checks
+    checks += format_checks + key_checks
     results["runs"]["formats"] = format_rows
+    results["runs"]["distinct_keys"] = key_rows
     results["checks"] = [{"target": n, "met": ok, "value": v} for n, ok, v in checks]
     print("\n### Targets\n")
     for n, ok, v in checks:

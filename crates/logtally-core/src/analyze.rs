@@ -671,8 +671,13 @@ impl Partial {
             format: end.format.clone(),
         };
         let mut tally = Tally::default();
+        tally.counts.reserve(self.counts.len());
         for (key, n) in self.counts {
-            tally.add_count(&String::from_utf8_lossy(&key), n);
+            // The key's own bytes become the String when they are UTF-8 (nearly
+            // always): no copy. Lossy decoding can make two keys one: add.
+            let key = String::from_utf8(key)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            *tally.counts.entry(key).or_insert(0) += n;
         }
         tally.totals = crate::tally::Totals {
             files: 1,

@@ -36,4 +36,4 @@ pub use logtally_format::PRESETS as LOG_FORMAT_PRESETS;
 pub use merge::{merge_reports, MergeError};
 pub use options::{OptionsError, UserOptions};
 pub use read::{Block, LineReader, ReadError};
-pub use tally::{FileSummary, Limit, Problem, Report, Tally, Totals};
+pub use tally::{Counts, FileSummary, Limit, Problem, Report, Tally, Totals};

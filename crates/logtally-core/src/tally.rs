@@ -114,6 +114,9 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// Count per key.
+pub type Counts = foldhash::HashMap<String, u64>;
+
 /// Counts by key, with the accounting and problems of the files behind them.
 ///
 /// ```
@@ -129,8 +132,9 @@ impl std::fmt::Display for Problem {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
-    /// Count per key.
-    pub counts: HashMap<String, u64>,
+    /// Count per key (a seeded fast hash: keys come from untrusted logs, and a
+    /// crawler's logs have millions of them).
+    pub counts: Counts,
     /// Accounting over all files.
     pub totals: Totals,
     /// One summary per file.
@@ -168,17 +172,25 @@ impl Tally {
     /// assert_eq!(top, vec![("/b".to_string(), 3), ("/c".to_string(), 3)]);
     /// ```
     pub fn ranked(&self, limit: Limit) -> Vec<(String, u64)> {
-        let mut rows: Vec<(String, u64)> = self
+        // Rank references and copy only the rows shown: with millions of keys
+        // (a crawler's URLs) and a top 20, nearly nothing is copied or sorted.
+        let mut rows: Vec<(&str, u64)> = self
             .counts
             .iter()
             .filter(|(_, &n)| n >= limit.min_count)
-            .map(|(k, &n)| (k.clone(), n))
+            .map(|(k, &n)| (k.as_str(), n))
             .collect();
-        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let order = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
         if let Some(top) = limit.top {
-            rows.truncate(top);
+            if top < rows.len() {
+                if top > 0 {
+                    rows.select_nth_unstable_by(top - 1, order);
+                }
+                rows.truncate(top);
+            }
         }
-        rows
+        rows.sort_unstable_by(order);
+        rows.into_iter().map(|(k, n)| (k.to_string(), n)).collect()
     }
 
     /// The report in logtally's JSON schema, files and problems in a stable
