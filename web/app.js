@@ -10,6 +10,7 @@ let lastBy = 'path';
 let threads = 0; // 0 until the workers are ready
 let runId = 0; // the current run; messages of older runs are ignored
 let running = false;
+let replacedPrevious = false; // the current run cancelled the one before it
 
 function setState(state, text) {
   status.dataset.state = state;
@@ -75,6 +76,7 @@ function topN() {
 function start() {
   // A new selection during a run replaces it: the worker cancels the old run first.
   const replacing = running;
+  replacedPrevious = replacing;
   running = true;
   runId += 1;
   lastBy = $('by').value;
@@ -210,7 +212,8 @@ worker.onmessage = (event) => {
     $('cancel').disabled = true;
     running = false;
     const failed = lastReport.files.filter((f) => f.failed).length;
-    setState('done', `${msg.cancelled ? 'Cancelled: partial result. ' : ''}Done in ${msg.seconds.toFixed(2)} s` +
+    setState('done', `${msg.cancelled ? 'Cancelled: partial result. ' : ''}` +
+      `${replacedPrevious ? 'The previous run was cancelled for these files. ' : ''}Done in ${msg.seconds.toFixed(2)} s` +
       (failed ? `; ${failed} file(s) could not be read completely (see Problems).` : '.'));
   } else if (msg.type === 'report') {
     lastReport = JSON.parse(msg.report);
