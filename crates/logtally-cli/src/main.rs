@@ -5,7 +5,6 @@ mod merge;
 mod output;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -19,9 +18,8 @@ use logtally_core::{failed_file, GroupBy, Tally, UserOptions};
 
 use engine::{Engine, FileTask, INTERRUPTED};
 use logtally_files::Input;
-use output::Format;
 
-/// Tally web-server access logs (Common/Combined Log Format, .gz or plain) in parallel.
+/// Tally web-server access logs (.gz or plain; Apache, nginx, IIS, Caddy, Traefik, AWS or custom formats) in parallel.
 ///
 /// Counts requests by path (or another key) over many files at once, the way the
 /// classic map-reduce over gzipped logs with a process pool does, and accounts for
@@ -63,18 +61,6 @@ struct Cli {
     #[arg(long)]
     book_compat: bool,
 
-    /// Show the N most frequent keys.
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    top: usize,
-
-    /// Show every key (overrides --top).
-    #[arg(long)]
-    all: bool,
-
-    /// Show only keys counted at least N times.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    min_count: u64,
-
     /// Count every path: no favicon.ico/robots.txt/.png/.js/.css/... filter.
     #[arg(long)]
     no_path_filter: bool,
@@ -87,13 +73,8 @@ struct Cli {
     #[arg(long, value_name = "EXT")]
     exclude_ext: Vec<String>,
 
-    /// Output format (default: table on a terminal, tsv otherwise).
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-
-    /// Write the output to FILE (atomically) instead of standard output.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    show: output::Show,
 
     /// No progress bar and no notices about malformed lines.
     #[arg(short, long)]
@@ -172,9 +153,9 @@ fn user_options(cli: &Cli) -> UserOptions {
         exclude_name: cli.exclude_name.clone(),
         exclude_ext: cli.exclude_ext.clone(),
         max_line: cli.max_line,
-        top: cli.top,
-        all: cli.all,
-        min_count: cli.min_count,
+        top: cli.show.top,
+        all: cli.show.all,
+        min_count: cli.show.min_count,
         log_format: cli.log_format.clone(),
         book_compat: cli.book_compat,
     }
@@ -264,10 +245,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let text = output::render(
         &report,
         cli.by,
-        output::choose(cli.format, &cli.output),
+        output::choose(cli.show.format, &cli.show.output),
         seconds,
     );
-    output::emit(&text, cli.output.as_deref())?;
+    output::emit(&text, cli.show.output.as_deref())?;
 
     let mut failed = false;
     for file in &report.files {

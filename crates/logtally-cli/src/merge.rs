@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use logtally_core::{merge_reports, MergeError, Report, UserOptions};
 
-use crate::output::{self, Format};
+use crate::output::{self, Show};
 
 /// Merge logtally JSON reports into the report of one run over all their files.
 ///
@@ -22,25 +22,8 @@ pub struct MergeCli {
     #[arg(required = true, value_name = "REPORT")]
     reports: Vec<PathBuf>,
 
-    /// Show the N most frequent keys.
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    top: usize,
-
-    /// Show every key (overrides --top); the merged JSON is then itself mergeable.
-    #[arg(long)]
-    all: bool,
-
-    /// Show only keys counted at least N times.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    min_count: u64,
-
-    /// Output format (default: table on a terminal, tsv otherwise).
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-
-    /// Write the output to FILE (atomically) instead of standard output.
-    #[arg(short = 'o', long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    show: Show,
 }
 
 /// Runs `logtally merge`; `Err` for a report that cannot be read or merged.
@@ -63,9 +46,9 @@ pub fn run(cli: MergeCli) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!(named)
     })?;
     let options = UserOptions {
-        top: cli.top,
-        all: cli.all,
-        min_count: cli.min_count,
+        top: cli.show.top,
+        all: cli.show.all,
+        min_count: cli.show.min_count,
         ..merged.options.clone()
     };
     let partial = merged.partial;
@@ -74,10 +57,10 @@ pub fn run(cli: MergeCli) -> anyhow::Result<ExitCode> {
     let text = output::render(
         &report,
         options.by,
-        output::choose(cli.format, &cli.output),
+        output::choose(cli.show.format, &cli.show.output),
         0.0,
     );
-    output::emit(&text, cli.output.as_deref())?;
+    output::emit(&text, cli.show.output.as_deref())?;
     let failed = report.files.iter().any(|f| f.failed);
     Ok(if failed {
         ExitCode::from(1)

@@ -6,6 +6,30 @@ use std::path::Path;
 
 use logtally_core::{GroupBy, Report};
 
+/// Which rows to show and where: the flags `logtally` and `logtally merge` share.
+#[derive(Debug, clap::Args)]
+pub struct Show {
+    /// Show the N most frequent keys (0: all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+
+    /// Show every key (overrides --top); such JSON reports can be merged (logtally merge).
+    #[arg(long)]
+    pub all: bool,
+
+    /// Show only keys counted at least N times.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_count: u64,
+
+    /// Output format (default: table on a terminal, tsv otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
 /// How the counts are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -14,12 +14,7 @@ use common::assert_balanced;
 const GOOD: &str = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /book/ch1.html HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (X11) Gecko\"";
 
 fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("bad")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh_dir("bad", name)
 }
 
 fn gz(data: &[u8]) -> Vec<u8> {

@@ -11,12 +11,7 @@ mod common;
 use common::assert_balanced;
 
 fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("formats")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh_dir("formats", name)
 }
 
 fn sample() -> PathBuf {

@@ -1,5 +1,7 @@
 //! Checks shared by the CLI's integration tests.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 /// Every line read is accounted for, per file and in total, and the files add
@@ -24,4 +26,15 @@ pub fn assert_balanced(v: &Value) {
         files.iter().map(|f| n(f, "lines")).sum::<u64>(),
         n(t, "lines")
     );
+}
+
+/// A fresh, empty directory for a test: `group/name` under the tests' temporary dir.
+#[allow(dead_code)] // each test binary uses a part of this module
+pub fn fresh_dir(group: &str, name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(group)
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }
