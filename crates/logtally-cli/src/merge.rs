@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use logtally_core::{merge_reports, MergeError, Report, UserOptions};
+use logtally_core::{merge_reports, reshow, MergeError, Report, UserOptions};
 
 use crate::output::{self, Show};
 
@@ -41,7 +41,7 @@ pub fn run(cli: MergeCli) -> anyhow::Result<ExitCode> {
             MergeError::Incomplete { index, .. } | MergeError::OptionsDiffer { index, .. } => {
                 format!("{}: {e}", cli.reports[*index].display())
             }
-            MergeError::Empty => e.to_string(),
+            MergeError::Empty | MergeError::CountedOtherwise { .. } => e.to_string(),
         };
         anyhow::anyhow!(named)
     })?;
@@ -51,9 +51,8 @@ pub fn run(cli: MergeCli) -> anyhow::Result<ExitCode> {
         min_count: cli.show.min_count,
         ..merged.options.clone()
     };
-    let partial = merged.partial;
-    let mut report = logtally_core::Tally::from(merged).report(&options);
-    report.partial = partial;
+    // The merged report is complete and counted with these options: it shows.
+    let report = reshow(merged, &options)?;
     let text = output::render(
         &report,
         options.by,

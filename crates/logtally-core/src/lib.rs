@@ -33,7 +33,7 @@ pub use analyze::{
 pub use filter::{PathFilter, PrefixFilter};
 /// The log-format presets, simplest first (what `--log-format` accepts besides `auto` and format strings).
 pub use logtally_format::PRESETS as LOG_FORMAT_PRESETS;
-pub use merge::{merge_reports, MergeError};
+pub use merge::{merge_reports, reshow, MergeError};
 pub use options::{OptionsError, UserOptions};
 pub use read::{Block, LineReader, ReadError};
 pub use tally::{Counts, FileSummary, Limit, Problem, Report, Tally, Totals};

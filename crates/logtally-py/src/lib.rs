@@ -12,7 +12,9 @@
 use std::io::{self, Read};
 
 use logtally_core::parallel::analyze_parallel;
-use logtally_core::{failed_file, merge_reports, Analyzer, Options, Report, Tally, UserOptions};
+use logtally_core::{
+    failed_file, merge_reports, reshow, Analyzer, Options, Report, Tally, UserOptions,
+};
 use logtally_files::{expand, open, Input};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -198,22 +200,7 @@ pub fn render(report: Report, overrides: &str) -> Result<Report, String> {
     }
     options.extend(over);
     let (user, _) = user_options(&Value::Object(options).to_string())?;
-    if let Some(option) = user.counting_difference(&report.options) {
-        return Err(format!(
-            "the report was counted with another `{option}`: its counts cannot be shown for this one"
-        ));
-    }
-    if !report.complete {
-        return Err(format!(
-            "the report shows {} of its {} keys (written with --top or --min-count): showing it again needs every key; write it with --all",
-            report.counts.0.len(),
-            report.distinct
-        ));
-    }
-    let partial = report.partial;
-    let mut shown = Tally::from(report).report(&user);
-    shown.partial = partial;
-    Ok(shown)
+    reshow(report, &user).map_err(|e| e.to_string())
 }
 
 /// `tally(paths, options_json) -> report_json`: the CLI's JSON for these PATH
