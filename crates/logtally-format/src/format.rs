@@ -1,6 +1,6 @@
 //! [`LogFormat`], [`LineParser`] and the presets.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::dialects::{compile_apache, compile_nginx};
 use crate::steps::{build, join_query, Spans, StepFormat};
@@ -85,6 +85,21 @@ impl LogFormat {
     /// assert!(e.starts_with("unknown preset `xyz` (known: common, combined,"));
     /// ```
     pub fn preset(name: &str) -> Result<LogFormat, FormatError> {
+        // Compiled once per process: auto-detection tries every preset on every file.
+        static COMPILED: OnceLock<Vec<LogFormat>> = OnceLock::new();
+        let compiled = COMPILED.get_or_init(|| {
+            PRESETS
+                .iter()
+                .filter_map(|name| LogFormat::compile_preset(name).ok())
+                .collect()
+        });
+        match compiled.iter().find(|f| f.name() == name) {
+            Some(format) => Ok(format.clone()),
+            None => LogFormat::compile_preset(name),
+        }
+    }
+
+    fn compile_preset(name: &str) -> Result<LogFormat, FormatError> {
         let steps = |f: Result<StepFormat, FormatError>| f.map(Kind::Steps);
         let nginx = |f: &str, trailing: bool| steps(compile_nginx(f, true, trailing));
         let kind = match name {
