@@ -417,42 +417,34 @@ impl Analyzer {
         } = scratch;
         let compat = options.book_compat;
         let record = match matcher {
-            Matcher::Unknown => return Outcome::Malformed(Malformed::NoFormat),
+            Matcher::Unknown => Err(Malformed::NoFormat),
             Matcher::Book { fallback } => match parser.parse(line) {
-                Some(record) => {
-                    match book_record(
-                        record,
-                        compat,
-                        last_time,
-                        target_buf,
-                        path_buf,
-                        referrer_buf,
-                    ) {
-                        Ok(r) => r,
-                        Err(why) => return Outcome::Malformed(why),
+                Some(record) => book_record(
+                    record,
+                    compat,
+                    last_time,
+                    target_buf,
+                    path_buf,
+                    referrer_buf,
+                ),
+                None => match fallback.iter_mut().find_map(|p| p.parse(line).record()) {
+                    Some(fields) => {
+                        fields_record(fields, last_time, request_buf, target_buf, path_buf)
                     }
-                }
-                None => {
-                    let Some(fields) = fallback.iter_mut().find_map(|p| p.parse(line).record())
-                    else {
-                        return Outcome::Malformed(Malformed::NotARecord);
-                    };
-                    match fields_record(fields, last_time, request_buf, target_buf, path_buf) {
-                        Ok(r) => r,
-                        Err(why) => return Outcome::Malformed(why),
-                    }
-                }
+                    None => Err(Malformed::NotARecord),
+                },
             },
             Matcher::Format(p) => match p.parse(line) {
                 Parsed::Record(fields) => {
-                    match fields_record(fields, last_time, request_buf, target_buf, path_buf) {
-                        Ok(r) => r,
-                        Err(why) => return Outcome::Malformed(why),
-                    }
+                    fields_record(fields, last_time, request_buf, target_buf, path_buf)
                 }
                 Parsed::Directive => return Outcome::Filtered,
-                Parsed::NoMatch(_) => return Outcome::Malformed(Malformed::NotARecord),
+                Parsed::NoMatch(_) => Err(Malformed::NotARecord),
             },
+        };
+        let record = match record {
+            Ok(record) => record,
+            Err(why) => return Outcome::Malformed(why),
         };
         // The book's filter of uninteresting paths shapes the path report; other
         // keys count every record (the book applies it to every key: compat).
