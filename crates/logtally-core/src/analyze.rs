@@ -519,31 +519,18 @@ impl Analyzer {
     pub fn analyze<R: Read>(&mut self, name: &str, reader: R) -> Tally {
         let mut lines = LineReader::with_max_line(reader, self.options.max_line);
         let mut partial = Partial::default();
-        let mut error = None;
-        match lines.next_block(DETECTION_BYTES) {
+        let error = match lines.next_block(DETECTION_BYTES) {
             Ok(first) => {
                 let first = first.unwrap_or_default();
                 self.prepare_for(&first);
-                for line in first.lines() {
-                    partial.lines += 1;
-                    self.add_line(&mut partial, line);
-                }
+                partial = self.analyze_block(&first);
+                read_lines(&mut lines, &mut partial, |p, line| self.add_line(p, line)).err()
             }
             Err(e) => {
                 self.prepare(&[]);
-                error = Some(e.to_string());
+                Some(e.to_string())
             }
-        }
-        while error.is_none() {
-            match lines.next_line() {
-                Ok(Some(line)) => {
-                    partial.lines += 1;
-                    self.add_line(&mut partial, line);
-                }
-                Ok(None) => break,
-                Err(e) => error = Some(e.to_string()),
-            }
-        }
+        };
         self.finish(partial, StreamEnd::of(name, &lines, error))
     }
 
@@ -586,25 +573,26 @@ pub fn tally_lines<R: Read>(
     name: &str,
     reader: R,
     max_line: usize,
-    mut each: impl FnMut(&mut Partial, Line<'_>),
+    each: impl FnMut(&mut Partial, Line<'_>),
 ) -> Tally {
     let mut lines = LineReader::with_max_line(reader, max_line);
     let mut partial = Partial::default();
-    let mut error = None;
-    loop {
-        match lines.next_line() {
-            Ok(Some(line)) => {
-                partial.lines += 1;
-                each(&mut partial, line);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e.to_string());
-                break;
-            }
-        }
-    }
+    let error = read_lines(&mut lines, &mut partial, each).err();
     partial.into_tally(&StreamEnd::of(name, &lines, error))
+}
+
+/// Reads the rest of `lines`, counting each and handing it to `each`; the
+/// fault that ended the stream early, if one did.
+fn read_lines<R: Read>(
+    lines: &mut LineReader<R>,
+    partial: &mut Partial,
+    mut each: impl FnMut(&mut Partial, Line<'_>),
+) -> Result<(), String> {
+    while let Some(line) = lines.next_line().map_err(|e| e.to_string())? {
+        partial.lines += 1;
+        each(partial, line);
+    }
+    Ok(())
 }
 
 /// The tally of some lines of one stream: what blocks of a stream merge into
