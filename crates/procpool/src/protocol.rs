@@ -72,8 +72,13 @@ pub(crate) struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// This process's fingerprint.
+    /// This process's fingerprint (computed once: it cannot change).
     pub(crate) fn of_this_process() -> Fingerprint {
+        static OURS: std::sync::OnceLock<Fingerprint> = std::sync::OnceLock::new();
+        OURS.get_or_init(Fingerprint::compute).clone()
+    }
+
+    fn compute() -> Fingerprint {
         use std::os::unix::fs::MetadataExt;
         let exe = std::fs::metadata("/proc/self/exe")
             .or_else(|_| std::env::current_exe().and_then(std::fs::metadata))
