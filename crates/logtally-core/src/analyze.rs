@@ -11,11 +11,14 @@ use std::str::FromStr;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::details::{check_url, parse_agent, parse_time, split_request, url_path, UrlError};
+use crate::details::{check_url, parse_time, split_request, url_path, Request, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
+use crate::keys::{panel_key, KeyCache, Record};
+use crate::panels::{status_class, Hit, Panels};
 use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
-use crate::tally::{merge_counts, FileSummary, Problem, Tally};
+use crate::selection::{Selection, SelectionText};
+use crate::tally::{merge_counts, merge_panels, FileSummary, Problem, Tally};
 use logtally_format::{detect, Fields, LineParser, LogFormat, Parsed, TimeText};
 
 /// What the counts are keyed by.
@@ -41,11 +44,21 @@ pub enum GroupBy {
     AgentProduct,
     /// The virtual host, where the log format has one (`-` otherwise).
     Vhost,
+    /// The paths the book's path filter drops (images, scripts, robots.txt...).
+    Static,
+    /// The paths answered 404.
+    NotFound,
+    /// The request's protocol, e.g. `HTTP/1.1`.
+    Protocol,
+    /// The browser (or crawler) named by the user agent.
+    Browser,
+    /// The operating system named by the user agent.
+    Os,
 }
 
 impl GroupBy {
     /// Every key, in the order the CLI lists them.
-    pub const ALL: [GroupBy; 9] = [
+    pub const ALL: [GroupBy; 14] = [
         GroupBy::Path,
         GroupBy::Status,
         GroupBy::Method,
@@ -54,6 +67,28 @@ impl GroupBy {
         GroupBy::Day,
         GroupBy::ReferrerHost,
         GroupBy::AgentProduct,
+        GroupBy::Vhost,
+        GroupBy::Static,
+        GroupBy::NotFound,
+        GroupBy::Protocol,
+        GroupBy::Browser,
+        GroupBy::Os,
+    ];
+
+    /// The panels of `--report`, in the order they are shown.
+    pub const REPORT: [GroupBy; 13] = [
+        GroupBy::Path,
+        GroupBy::Static,
+        GroupBy::NotFound,
+        GroupBy::Host,
+        GroupBy::Status,
+        GroupBy::Method,
+        GroupBy::Protocol,
+        GroupBy::Hour,
+        GroupBy::Day,
+        GroupBy::ReferrerHost,
+        GroupBy::Browser,
+        GroupBy::Os,
         GroupBy::Vhost,
     ];
 
@@ -69,6 +104,11 @@ impl GroupBy {
             GroupBy::ReferrerHost => "referrer-host",
             GroupBy::AgentProduct => "agent-product",
             GroupBy::Vhost => "vhost",
+            GroupBy::Static => "static",
+            GroupBy::NotFound => "not-found",
+            GroupBy::Protocol => "protocol",
+            GroupBy::Browser => "browser",
+            GroupBy::Os => "os",
         }
     }
 }
@@ -114,6 +154,11 @@ pub struct Options {
     /// The book program's exact behaviour: its Combined/Common pattern only,
     /// and its drops (empty request, bad URL, bad referrer) as malformed.
     pub book_compat: bool,
+    /// The panels to fill in one pass (`--report`); empty: count `group_by` only.
+    pub panels: Vec<GroupBy>,
+    /// Which records count (`--since`, `--until`, `--where`), validated by
+    /// [`crate::UserOptions::compile`].
+    pub selection: SelectionText,
 }
 
 impl Default for Options {
@@ -126,6 +171,8 @@ impl Default for Options {
             malformed_samples: 5,
             log_format: AUTO.to_string(),
             book_compat: false,
+            panels: Vec::new(),
+            selection: SelectionText::default(),
         }
     }
 }
@@ -224,6 +271,10 @@ pub struct Analyzer {
     scratch: Scratch,
     /// The last time text seen and what it parsed to.
     last_time: (Vec<u8>, Option<DateTime<FixedOffset>>),
+    /// Which records count.
+    selection: Selection,
+    /// Formatted times and parsed user agents, reused from record to record.
+    keys: KeyCache,
 }
 
 /// Buffers a record's fields are copied into when they cannot borrow the line.
@@ -269,19 +320,6 @@ fn clf_fallbacks() -> Vec<LineParser> {
         .collect()
 }
 
-/// One record, whatever its format: the fields the keys and filters use.
-struct Record<'a> {
-    host: Cow<'a, [u8]>,
-    status: Cow<'a, [u8]>,
-    method: Cow<'a, [u8]>,
-    path: &'a [u8],
-    time: Option<DateTime<FixedOffset>>,
-    referer: Option<Cow<'a, [u8]>>,
-    user_agent: Option<Cow<'a, [u8]>>,
-    vhost: Option<Cow<'a, [u8]>>,
-    seconds: Option<f64>,
-}
-
 /// A field's bytes for as long as the analyzer's borrow: borrowed from the
 /// line where they are, else copied into `buffer`.
 fn hold<'a>(field: Cow<'a, [u8]>, buffer: &'a mut Vec<u8>) -> &'a [u8] {
@@ -302,8 +340,17 @@ impl Analyzer {
         } else {
             match LogFormat::parse(&options.log_format) {
                 Ok(format) => (Some(format), None),
-                Err(e) => (None, Some(e.to_string())),
+                Err(e) => (None, Some(format!("invalid log format: {e}"))),
             }
+        };
+        // The CLI, the page and Python validate the selection first
+        // (`UserOptions::compile`); a library user's bad one fails the stream.
+        let (selection, invalid_format) = match options.selection.parse() {
+            Ok(selection) => (selection, invalid_format),
+            Err(e) => (
+                Selection::default(),
+                Some(format!("invalid selection: {e}")),
+            ),
         };
         let mut analyzer = Analyzer {
             options,
@@ -317,6 +364,8 @@ impl Analyzer {
             stream_problem: None,
             scratch: Scratch::default(),
             last_time: (Vec::new(), None),
+            selection,
+            keys: KeyCache::default(),
         };
         analyzer.prepare(&[]);
         analyzer
@@ -347,7 +396,7 @@ impl Analyzer {
         if let Some(e) = &self.invalid_format {
             self.matcher = Matcher::Unknown;
             self.format_name = self.options.log_format.clone();
-            self.stream_problem = Some(format!("invalid log format: {e}"));
+            self.stream_problem = Some(e.clone());
             return;
         }
         if let Some(format) = &self.fixed {
@@ -407,67 +456,46 @@ impl Analyzer {
             matcher,
             scratch,
             last_time,
+            selection,
+            keys,
             ..
         } = self;
-        let Scratch {
-            request: request_buf,
-            target: target_buf,
-            path: path_buf,
-            referrer: referrer_buf,
-        } = scratch;
-        let compat = options.book_compat;
-        let record = match matcher {
-            Matcher::Unknown => Err(Malformed::NoFormat),
-            Matcher::Book { fallback } => match parser.parse(line) {
-                Some(record) => book_record(
-                    record,
-                    compat,
-                    last_time,
-                    target_buf,
-                    path_buf,
-                    referrer_buf,
-                ),
-                None => match fallback.iter_mut().find_map(|p| p.parse(line).record()) {
-                    Some(fields) => {
-                        fields_record(fields, last_time, request_buf, target_buf, path_buf)
-                    }
-                    None => Err(Malformed::NotARecord),
-                },
-            },
-            Matcher::Format(p) => match p.parse(line) {
-                Parsed::Record(fields) => {
-                    fields_record(fields, last_time, request_buf, target_buf, path_buf)
-                }
-                Parsed::Directive => return Outcome::Filtered,
-                Parsed::NoMatch(_) => Err(Malformed::NotARecord),
-            },
-        };
-        let record = match record {
-            Ok(record) => record,
+        let record = match parse_record(
+            matcher,
+            parser,
+            scratch,
+            last_time,
+            options.book_compat,
+            line,
+        ) {
+            Ok(Some(record)) => record,
+            Ok(None) => return Outcome::Filtered,
             Err(why) => return Outcome::Malformed(why),
         };
-        // The book's filter of uninteresting paths shapes the path report; other
-        // keys count every record (the book applies it to every key: compat).
-        if let Some(filter) = &options.path_filter {
-            if (compat || options.group_by == GroupBy::Path) && !filter.accepts(record.path) {
-                return Outcome::Filtered;
-            }
-        }
-        if let Some(prefix) = &options.prefix {
-            if !prefix.accepts(record.path) {
-                return Outcome::Filtered;
-            }
+        if !options.admits(&record, selection) {
+            return Outcome::Filtered;
         }
         let seconds = record.seconds;
-        Outcome::Counted {
-            key: record.key(options.group_by),
-            seconds,
+        match panel_key(
+            &record,
+            options.group_by,
+            options.path_filter.as_ref(),
+            keys,
+        ) {
+            Some(key) => Outcome::Counted { key, seconds },
+            None => Outcome::Filtered,
         }
     }
 
     /// Classifies one line and records the outcome in `partial`.
     /// The caller counts the line itself (`partial.lines`).
     pub fn add_line(&mut self, partial: &mut Partial, line: Line<'_>) {
+        if !self.options.panels.is_empty() && line.cut.is_none() {
+            if let Err(why) = self.add_to_panels(partial, line.bytes) {
+                self.add_malformed(partial, why, &line);
+            }
+            return;
+        }
         let outcome = match line.cut {
             Some(Cut::TooLong) => Outcome::Malformed(Malformed::TooLong),
             Some(Cut::StreamFault) => Outcome::Malformed(Malformed::Incomplete),
@@ -475,13 +503,7 @@ impl Analyzer {
         };
         match outcome {
             Outcome::Counted { key, seconds } => {
-                partial.counted += 1;
-                if let Some(s) = seconds.filter(|s| s.is_finite() && *s >= 0.0) {
-                    let micros = (s * 1e6).round() as u64;
-                    partial.timed += 1;
-                    partial.time_total_us += micros;
-                    partial.time_max_us = partial.time_max_us.max(micros);
-                }
+                partial.count_time(seconds);
                 match partial.counts.get_mut(&*key) {
                     Some(n) => *n += 1,
                     None => {
@@ -490,15 +512,71 @@ impl Analyzer {
                 }
             }
             Outcome::Filtered => partial.filtered += 1,
-            Outcome::Malformed(why) => {
-                partial.malformed += 1;
-                if partial.samples.len() < self.options.malformed_samples {
-                    partial
-                        .samples
-                        .push((line.number, format!("{why}: {}", excerpt(line.bytes))));
-                }
+            Outcome::Malformed(why) => self.add_malformed(partial, why, &line),
+        }
+    }
+
+    fn add_malformed(&self, partial: &mut Partial, why: Malformed, line: &Line<'_>) {
+        partial.malformed += 1;
+        if partial.samples.len() < self.options.malformed_samples {
+            partial
+                .samples
+                .push((line.number, format!("{why}: {}", excerpt(line.bytes))));
+        }
+    }
+
+    /// One line into every panel (`--report`): a record the selection keeps
+    /// is counted once and added to each panel it has a key in.
+    fn add_to_panels(&mut self, partial: &mut Partial, line: &[u8]) -> Result<(), Malformed> {
+        let Analyzer {
+            options,
+            parser,
+            matcher,
+            scratch,
+            last_time,
+            selection,
+            keys,
+            ..
+        } = self;
+        let Some(record) = parse_record(
+            matcher,
+            parser,
+            scratch,
+            last_time,
+            options.book_compat,
+            line,
+        )?
+        else {
+            partial.filtered += 1;
+            return Ok(());
+        };
+        if !options.admits(&record, selection) {
+            partial.filtered += 1;
+            return Ok(());
+        }
+        partial.count_time(record.seconds);
+        let panels = partial
+            .panels
+            .get_or_insert_with(|| Box::new(Panels::new(&options.panels)));
+        let hit = Hit {
+            visitor: record.visitor(),
+            bytes: record.bytes_sent(),
+            seconds: record.seconds.filter(|s| s.is_finite() && *s >= 0.0),
+            status_class: status_class(record.status_code()),
+            time: record.time,
+        };
+        for index in 0..panels.len() {
+            if let Some(key) = panel_key(
+                &record,
+                panels.key_at(index),
+                options.path_filter.as_ref(),
+                keys,
+            ) {
+                panels.add_key(index, &key, &hit);
             }
         }
+        panels.add_totals(&hit);
+        Ok(())
     }
 
     /// Tallies a block of lines (one of several of a stream).
@@ -617,6 +695,8 @@ pub struct Partial {
     pub time_max_us: u64,
     /// The first malformed lines: (line number, message), in line order.
     pub samples: Vec<(u64, String)>,
+    /// The panels (`--report`), once a record is counted into them.
+    pub panels: Option<Box<Panels>>,
 }
 
 impl Partial {
@@ -634,6 +714,18 @@ impl Partial {
         self.samples.extend(other.samples);
         self.samples.sort_by_key(|s| s.0);
         self.samples.truncate(max_samples);
+        merge_panels(&mut self.panels, other.panels);
+    }
+
+    /// Counts one record, with its request time where it has one.
+    fn count_time(&mut self, seconds: Option<f64>) {
+        self.counted += 1;
+        if let Some(s) = seconds.filter(|s| s.is_finite() && *s >= 0.0) {
+            let micros = (s * 1e6).round() as u64;
+            self.timed += 1;
+            self.time_total_us += micros;
+            self.time_max_us = self.time_max_us.max(micros);
+        }
     }
 
     /// The stream's [`Tally`], given how the stream ended.
@@ -688,6 +780,7 @@ impl Partial {
             });
         }
         tally.files.push(summary);
+        tally.panels = self.panels;
         tally
     }
 }
@@ -723,6 +816,71 @@ impl StreamEnd {
     }
 }
 
+/// A line of the current stream as a record: `Ok(None)` for a directive line
+/// of the format (W3C `#Fields`), `Err` when the line is malformed.
+fn parse_record<'a>(
+    matcher: &'a mut Matcher,
+    parser: &'a mut RecordParser,
+    scratch: &'a mut Scratch,
+    last_time: &mut (Vec<u8>, Option<DateTime<FixedOffset>>),
+    compat: bool,
+    line: &'a [u8],
+) -> Result<Option<Record<'a>>, Malformed> {
+    let Scratch {
+        request: request_buf,
+        target: target_buf,
+        path: path_buf,
+        referrer: referrer_buf,
+    } = scratch;
+    match matcher {
+        Matcher::Unknown => Err(Malformed::NoFormat),
+        Matcher::Book { fallback } => match parser.parse(line) {
+            Some(record) => book_record(
+                record,
+                compat,
+                last_time,
+                target_buf,
+                path_buf,
+                referrer_buf,
+            )
+            .map(Some),
+            None => match fallback.iter_mut().find_map(|p| p.parse(line).record()) {
+                Some(fields) => {
+                    fields_record(fields, last_time, request_buf, target_buf, path_buf).map(Some)
+                }
+                None => Err(Malformed::NotARecord),
+            },
+        },
+        Matcher::Format(p) => match p.parse(line) {
+            Parsed::Record(fields) => {
+                fields_record(fields, last_time, request_buf, target_buf, path_buf).map(Some)
+            }
+            Parsed::Directive => Ok(None),
+            Parsed::NoMatch(_) => Err(Malformed::NotARecord),
+        },
+    }
+}
+
+impl Options {
+    /// Whether `record` counts: the prefix (and, for the path key or under
+    /// `book_compat`, the book's path filter), then the user's selection. In
+    /// `--report` the path filter shapes the path panel only.
+    fn admits(&self, record: &Record<'_>, selection: &Selection) -> bool {
+        if let Some(filter) = &self.path_filter {
+            let single_path = self.panels.is_empty() && self.group_by == GroupBy::Path;
+            if (self.book_compat || single_path) && !filter.accepts(record.path) {
+                return false;
+            }
+        }
+        if let Some(prefix) = &self.prefix {
+            if !prefix.accepts(record.path) {
+                return false;
+            }
+        }
+        selection.accepts(record)
+    }
+}
+
 /// The time `text` stands for, parsed once for consecutive equal texts
 /// (consecutive lines mostly share their second).
 fn cached_time(
@@ -750,15 +908,19 @@ fn book_record<'a>(
     referrer_buf: &mut Vec<u8>,
 ) -> Result<Record<'a>, Malformed> {
     let time = cached_time(last_time, record.time, parse_time).ok_or(Malformed::BadTime)?;
-    let (method, path): (&[u8], &[u8]) = match split_request(record.request, target_buf) {
-        Some(request) => match url_path(request.target, path_buf) {
-            Ok(path) => (request.method, path),
-            Err(e) if compat => return Err(Malformed::BadTarget(e)),
-            Err(_) => (request.method, b""),
-        },
-        None if compat => return Err(Malformed::EmptyRequest),
-        None => (b"", b""),
-    };
+    let (method, path, protocol): (&[u8], &[u8], &[u8]) =
+        match split_request(record.request, target_buf) {
+            Some(request) => {
+                let protocol = protocol_of(&request);
+                match url_path(request.target, path_buf) {
+                    Ok(path) => (request.method, path, protocol),
+                    Err(e) if compat => return Err(Malformed::BadTarget(e)),
+                    Err(_) => (request.method, b"", protocol),
+                }
+            }
+            None if compat => return Err(Malformed::EmptyRequest),
+            None => (b"", b"", b"-"),
+        };
     let mut referer = record.referer;
     if let Some(r) = referer {
         if let Err(e) = check_url(r, referrer_buf) {
@@ -773,12 +935,23 @@ fn book_record<'a>(
         status: Cow::Borrowed(record.status),
         method: Cow::Borrowed(method),
         path,
+        protocol: Cow::Borrowed(protocol),
         time: Some(time),
         referer: referer.map(Cow::Borrowed),
         user_agent: record.user_agent.map(Cow::Borrowed),
         vhost: None,
+        bytes: Cow::Borrowed(record.bytes),
         seconds: None,
     })
+}
+
+/// The request's protocol (its last word), `-` for a one-word request.
+fn protocol_of<'a>(request: &Request<'a>) -> &'a [u8] {
+    if std::ptr::eq(request.method, request.protocol) {
+        b"-"
+    } else {
+        request.protocol
+    }
 }
 
 /// A line of any other format (or one the book's pattern rejected that the
@@ -809,18 +982,21 @@ fn fields_record<'a>(
         user_agent,
         vhost,
         request_time,
+        protocol,
+        bytes,
         ..
     } = fields;
     let dash = || Cow::Borrowed(&b"-"[..]);
-    let (method, path): (Cow<'a, [u8]>, &'a [u8]) = match request {
+    let (method, path, protocol): (Cow<'a, [u8]>, &'a [u8], Cow<'a, [u8]>) = match request {
         Some(request) => {
             let request = hold(request, request_buf);
             match split_request(request, target_buf) {
                 Some(r) => (
                     Cow::Borrowed(r.method),
                     url_path(r.target, path_buf).unwrap_or(b""),
+                    Cow::Borrowed(protocol_of(&r)),
                 ),
-                None => (Cow::Borrowed(&b""[..]), &b""[..]),
+                None => (Cow::Borrowed(&b""[..]), &b""[..], dash()),
             }
         }
         None => {
@@ -828,7 +1004,11 @@ fn fields_record<'a>(
                 Some(target) => url_path(hold(target, target_buf), path_buf).unwrap_or(b""),
                 None => b"",
             };
-            (method.unwrap_or_else(dash), path)
+            (
+                method.unwrap_or_else(dash),
+                path,
+                protocol.filter(|p| !p.is_empty()).unwrap_or_else(dash),
+            )
         }
     };
     Ok(Record {
@@ -840,40 +1020,10 @@ fn fields_record<'a>(
         referer: referer.filter(|r| r.as_ref() != b"-"),
         user_agent: user_agent.filter(|u| !u.is_empty() && u.as_ref() != b"-"),
         vhost,
+        protocol,
+        bytes: bytes.unwrap_or_else(dash),
         seconds: request_time,
     })
-}
-
-impl<'a> Record<'a> {
-    /// The record's key for `by`.
-    fn key(self, by: GroupBy) -> Cow<'a, [u8]> {
-        let dash = || Cow::Borrowed(&b"-"[..]);
-        let at = |format: &str| match self.time {
-            Some(time) => Cow::Owned(time.format(format).to_string().into_bytes()),
-            None => dash(),
-        };
-        match by {
-            GroupBy::Path => Cow::Borrowed(self.path),
-            GroupBy::Status => self.status,
-            GroupBy::Method => self.method,
-            GroupBy::Host => self.host,
-            GroupBy::Hour => at("%Y-%m-%d %H:00"),
-            GroupBy::Day => at("%Y-%m-%d"),
-            GroupBy::ReferrerHost => {
-                Cow::Owned(referrer_host(self.referer.as_deref()).into_bytes())
-            }
-            GroupBy::AgentProduct => match self.user_agent {
-                Some(Cow::Borrowed(agent)) => {
-                    parse_agent(agent).map_or_else(dash, |a| Cow::Borrowed(a.product))
-                }
-                Some(Cow::Owned(agent)) => {
-                    parse_agent(&agent).map_or_else(dash, |a| Cow::Owned(a.product.to_vec()))
-                }
-                None => dash(),
-            },
-            GroupBy::Vhost => self.vhost.filter(|v| !v.is_empty()).unwrap_or_else(dash),
-        }
-    }
 }
 
 /// A record for a file that could not be opened at all.
@@ -889,14 +1039,6 @@ pub fn failed_file(name: &str, message: &str) -> Tally {
         error: Some(message.to_string()),
         ..StreamEnd::default()
     })
-}
-
-fn referrer_host(referer: Option<&[u8]>) -> String {
-    referer
-        .and_then(|r| std::str::from_utf8(r).ok())
-        .and_then(|r| url::Url::parse(r).ok())
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "-".to_string())
 }
 
 /// A line as it may appear in a message: lossy UTF-8, control bytes escaped, cut short.

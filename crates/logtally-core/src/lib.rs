@@ -19,12 +19,15 @@
 pub mod analyze;
 pub mod details;
 pub mod filter;
+mod keys;
 mod merge;
 mod options;
+mod panels;
 #[cfg(feature = "rayon")]
 pub mod parallel;
 pub mod read;
 pub mod record;
+mod selection;
 pub mod tally;
 
 pub use analyze::{
@@ -35,5 +38,10 @@ pub use filter::{PathFilter, PrefixFilter};
 pub use logtally_format::PRESETS as LOG_FORMAT_PRESETS;
 pub use merge::{merge_reports, reshow, MergeError};
 pub use options::{OptionsError, UserOptions};
+pub use panels::{Bucket, PanelReport, PanelRow, Panels, Point, TimeSeries, TimeSummary};
 pub use read::{Block, LineReader, ReadError};
-pub use tally::{Counts, FileSummary, Limit, Problem, Report, Tally, Totals};
+pub use selection::{parse_local_time, Condition, Selection, SelectionError, SelectionText};
+pub use tally::{
+    Counts, Dashboard, DashboardTotals, FileSummary, Limit, PanelsJson, Problem, Report, Tally,
+    Totals,
+};

@@ -8,7 +8,9 @@ use logtally_format::{FormatError, LogFormat};
 
 use crate::analyze::{GroupBy, Options, AUTO};
 use crate::filter::{PathFilter, PrefixFilter};
+use crate::panels::Bucket;
 use crate::read::DEFAULT_MAX_LINE;
+use crate::selection::{SelectionError, SelectionText};
 use crate::tally::Limit;
 
 /// What a user asks for, named as the CLI's long flags (`no_path_filter` for
@@ -52,6 +54,19 @@ pub struct UserOptions {
     pub log_format: String,
     /// The book program's exact behaviour (`--book-compat`).
     pub book_compat: bool,
+    /// Every panel in one pass (`--report`, or several keys in `--by`).
+    pub report: bool,
+    /// The panels of the report (empty: all of [`GroupBy::REPORT`]).
+    pub panels: Vec<GroupBy>,
+    /// Only records at or after this time of the log (`--since`).
+    pub since: Option<String>,
+    /// Only records before this time of the log (`--until`).
+    pub until: Option<String>,
+    /// Only records these conditions accept (`--where`, ANDed).
+    #[serde(rename = "where")]
+    pub conditions: Vec<String>,
+    /// The time series' bucket (`--bucket`; `None`: chosen from the span).
+    pub bucket: Option<Bucket>,
 }
 
 impl Default for UserOptions {
@@ -68,6 +83,12 @@ impl Default for UserOptions {
             min_count: 1,
             log_format: AUTO.to_string(),
             book_compat: false,
+            report: false,
+            panels: Vec::new(),
+            since: None,
+            until: None,
+            conditions: Vec::new(),
+            bucket: None,
         }
     }
 }
@@ -87,6 +108,9 @@ pub enum OptionsError {
     /// The log format does not compile.
     #[error("log_format: {0}")]
     Format(#[from] FormatError),
+    /// A `since`, `until` or `where` that does not parse.
+    #[error("{0}")]
+    Selection(#[from] SelectionError),
     /// `book_compat` reads the book's Combined/Common pattern only.
     #[error("book_compat reads Combined/Common lines with the book's pattern: it does not go with log_format `{0}`")]
     BookCompatFormat(String),
@@ -115,6 +139,8 @@ impl UserOptions {
                 return Err(OptionsError::BookCompatFormat(self.log_format.clone()));
             }
         }
+        let selection = self.selection();
+        selection.parse()?;
         let path_filter = (!self.no_path_filter).then(|| {
             let mut filter = PathFilter::default();
             filter.names.extend(self.exclude_name.iter().cloned());
@@ -132,8 +158,33 @@ impl UserOptions {
             max_line: self.max_line,
             log_format: self.log_format.clone(),
             book_compat: self.book_compat,
+            panels: self.report_panels(),
+            selection,
             ..Options::default()
         })
+    }
+
+    /// The panels a report has: those asked for, or all; none without `report`.
+    pub fn report_panels(&self) -> Vec<GroupBy> {
+        match (self.report, self.panels.is_empty()) {
+            (false, _) => Vec::new(),
+            (true, true) => GroupBy::REPORT.to_vec(),
+            (true, false) => self.panels.clone(),
+        }
+    }
+
+    /// The selection's texts (`since`, `until`, `where`).
+    pub fn selection(&self) -> SelectionText {
+        SelectionText {
+            since: self.since.clone().filter(|s| !s.trim().is_empty()),
+            until: self.until.clone().filter(|s| !s.trim().is_empty()),
+            conditions: self
+                .conditions
+                .iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        }
     }
 
     /// Which rows a report shows.
@@ -167,6 +218,10 @@ impl UserOptions {
             ("max_line", self.max_line != other.max_line),
             ("log_format", self.log_format != other.log_format),
             ("book_compat", self.book_compat != other.book_compat),
+            ("report", self.report_panels() != other.report_panels()),
+            ("since", self.since != other.since),
+            ("until", self.until != other.until),
+            ("where", self.conditions != other.conditions),
         ];
         differs.into_iter().find(|(_, d)| *d).map(|(name, _)| name)
     }

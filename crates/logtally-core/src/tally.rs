@@ -12,6 +12,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::options::UserOptions;
+use crate::panels::{PanelReport, PanelRow, Panels, TimeSeries};
 
 /// Line and byte accounting, for one file or many.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +142,9 @@ pub struct Tally {
     pub files: Vec<FileSummary>,
     /// File errors and malformed-line samples.
     pub errors: Vec<Problem>,
+    /// The panels, when they were asked for (`--report`).
+    #[serde(default)]
+    pub panels: Option<Box<Panels>>,
 }
 
 impl Tally {
@@ -160,6 +164,7 @@ impl Tally {
         self.totals.add(&other.totals);
         self.files.extend(other.files);
         self.errors.extend(other.errors);
+        merge_panels(&mut self.panels, other.panels);
     }
 
     /// The counts ordered by count (descending), then key, cut to `limit`.
@@ -211,6 +216,15 @@ impl Tally {
             partial: false,
             options: options.clone(),
         }
+    }
+}
+
+/// Adds the panels of `other` to `panels`.
+pub(crate) fn merge_panels(panels: &mut Option<Box<Panels>>, other: Option<Box<Panels>>) {
+    match (panels.as_mut(), other) {
+        (Some(mine), Some(theirs)) => mine.merge(*theirs),
+        (None, theirs) => *panels = theirs,
+        (Some(_), None) => {}
     }
 }
 
@@ -313,6 +327,122 @@ impl From<Report> for Tally {
             totals: report.totals,
             files: report.files,
             errors: report.errors,
+            panels: None,
         }
+    }
+}
+
+impl Tally {
+    /// The report with panels (`--report`, JSON schema 2): every panel cut to
+    /// the rows `options` asks for, totals exact, hits over time.
+    pub fn dashboard(&self, options: &UserOptions) -> Dashboard {
+        let mut files = self.files.clone();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut errors = self.errors.clone();
+        errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        let empty = Panels::new(&options.report_panels());
+        let panels = self.panels.as_deref().unwrap_or(&empty);
+        Dashboard {
+            schema: 2,
+            totals: DashboardTotals {
+                totals: self.totals,
+                visitors: panels.visitors(),
+                bytes_sent: panels.bytes_sent(),
+            },
+            panels: PanelsJson(panels.report(options.limit())),
+            timeseries: panels.timeseries(options.bucket),
+            files,
+            errors,
+            partial: false,
+            options: options.clone(),
+        }
+    }
+}
+
+/// The totals of a report with panels: the line accounting plus visitors and bytes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DashboardTotals {
+    /// Line and byte accounting.
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// Distinct visitors (client host, day, user agent) among the records counted.
+    pub visitors: u64,
+    /// Bytes sent for the records counted.
+    pub bytes_sent: u64,
+}
+
+/// A report with panels, as `--report --format json` prints it (schema 2).
+///
+/// ```
+/// use logtally_core::{Analyzer, UserOptions};
+/// let options = UserOptions { report: true, ..UserOptions::default() };
+/// let log = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 404 5 \"-\" \"curl/8\"\n";
+/// let tally = Analyzer::new(options.compile().unwrap()).analyze("x.log", log.as_bytes());
+/// let report = tally.dashboard(&options);
+/// let json = serde_json::to_value(&report).unwrap();
+/// assert_eq!(json["schema"], 2);
+/// assert_eq!(json["panels"]["not-found"]["hits"]["/a"], 1);
+/// assert_eq!(json["totals"]["visitors"], 1);
+/// assert_eq!(json["timeseries"]["points"][0]["4xx"], 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dashboard {
+    /// Always 2.
+    pub schema: u32,
+    /// Exact totals.
+    pub totals: DashboardTotals,
+    /// The panels in order, each `{"hits", "visitors", "bytes", "distinct", "time"?}`.
+    pub panels: PanelsJson,
+    /// Hits over time (`None` when no record has a time).
+    pub timeseries: Option<TimeSeries>,
+    /// Per-file accounting, sorted by path.
+    pub files: Vec<FileSummary>,
+    /// Problems, sorted by path and line.
+    pub errors: Vec<Problem>,
+    /// True when the run was interrupted.
+    pub partial: bool,
+    /// The options the report was made with.
+    pub options: UserOptions,
+}
+
+/// The panels of a [`Dashboard`], serialized as one object in panel order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelsJson(pub Vec<PanelReport>);
+
+impl Serialize for PanelsJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// One column of a panel, as `{key: value}` in rank order.
+        struct Column<'a, T: Serialize>(&'a [PanelRow], fn(&PanelRow) -> Option<T>);
+        impl<T: Serialize> Serialize for Column<'_, T> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(None)?;
+                for row in self.0 {
+                    if let Some(value) = (self.1)(row) {
+                        map.serialize_entry(&row.key, &value)?;
+                    }
+                }
+                map.end()
+            }
+        }
+        struct Panel<'a>(&'a PanelReport);
+        impl Serialize for Panel<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let rows = &self.0.rows;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("hits", &Column(rows, |r| Some(r.hits)))?;
+                map.serialize_entry("visitors", &Column(rows, |r| Some(r.visitors)))?;
+                map.serialize_entry("bytes", &Column(rows, |r| Some(r.bytes)))?;
+                map.serialize_entry("distinct", &self.0.distinct)?;
+                if rows.iter().any(|r| r.time.is_some()) {
+                    map.serialize_entry("time", &Column(rows, |r| r.time.clone()))?;
+                }
+                map.end()
+            }
+        }
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for panel in &self.0 {
+            map.serialize_entry(&panel.name, &Panel(panel))?;
+        }
+        map.end()
     }
 }

@@ -1,0 +1,222 @@
+//! The record-to-keys step: one [`Record`] view of a line, whatever its
+//! format, and the key it has in each panel ([`GroupBy`]).
+
+use std::borrow::Cow;
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Timelike};
+
+use crate::analyze::GroupBy;
+use crate::details::parse_agent;
+use crate::filter::PathFilter;
+
+/// One record, whatever its format: the fields the keys and filters use.
+pub(crate) struct Record<'a> {
+    pub host: Cow<'a, [u8]>,
+    pub status: Cow<'a, [u8]>,
+    pub method: Cow<'a, [u8]>,
+    pub path: &'a [u8],
+    pub protocol: Cow<'a, [u8]>,
+    pub time: Option<DateTime<FixedOffset>>,
+    pub referer: Option<Cow<'a, [u8]>>,
+    pub user_agent: Option<Cow<'a, [u8]>>,
+    pub vhost: Option<Cow<'a, [u8]>>,
+    /// The response size field as written (`-`: none).
+    pub bytes: Cow<'a, [u8]>,
+    /// The time the server took, in seconds, where the format has it.
+    pub seconds: Option<f64>,
+}
+
+impl Record<'_> {
+    /// The response size in bytes (`-` and junk: 0).
+    pub fn bytes_sent(&self) -> u64 {
+        std::str::from_utf8(&self.bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The status code as a number, when it is one.
+    pub fn status_code(&self) -> Option<u16> {
+        std::str::from_utf8(&self.status).ok()?.parse().ok()
+    }
+
+    /// The user agent, `b""` when there is none.
+    pub fn agent(&self) -> &[u8] {
+        self.user_agent.as_deref().unwrap_or(b"")
+    }
+
+    /// The visitor as GoAccess defines one: same client host, same day (in
+    /// the log's time zone), same user agent. Hashed with a fixed seed so
+    /// that ids from other processes and machines merge.
+    pub fn visitor(&self) -> u64 {
+        let mut h = VISITOR_HASH.build_hasher();
+        self.host.as_ref().hash(&mut h);
+        self.time.map(|t| t.date_naive()).hash(&mut h);
+        self.agent().hash(&mut h);
+        h.finish()
+    }
+}
+
+/// The visitor hash: fixed, so that every process hashes alike.
+const VISITOR_HASH: foldhash::quality::FixedState =
+    foldhash::quality::FixedState::with_seed(0x6c6f_6774_616c_6c79);
+
+/// What the keys of one analyzer remember between records: formatted times
+/// and parsed user agents repeat from line to line.
+#[derive(Clone, Default)]
+pub(crate) struct KeyCache {
+    /// The minute last formatted and its hour and day keys.
+    minute: Option<(NaiveDateTime, Vec<u8>, Vec<u8>)>,
+    /// Browser and OS per user agent (bounded: cleared when full).
+    agents: foldhash::HashMap<Vec<u8>, (String, String)>,
+}
+
+/// User agents remembered before the cache starts afresh.
+const AGENT_CACHE: usize = 4096;
+
+impl KeyCache {
+    fn times(&mut self, time: DateTime<FixedOffset>) -> (&[u8], &[u8]) {
+        let local = time.naive_local();
+        let minute = local
+            .with_second(0)
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(local);
+        if self.minute.as_ref().is_none_or(|m| m.0 != minute) {
+            let hour = local.format("%Y-%m-%d %H:00").to_string().into_bytes();
+            let day = local.format("%Y-%m-%d").to_string().into_bytes();
+            self.minute = Some((minute, hour, day));
+        }
+        let (_, hour, day) = self.minute.as_ref().expect("set above");
+        (hour, day)
+    }
+
+    fn agent(&mut self, agent: &[u8]) -> &(String, String) {
+        if !self.agents.contains_key(agent) {
+            if self.agents.len() >= AGENT_CACHE {
+                self.agents.clear();
+            }
+            let text = String::from_utf8_lossy(agent);
+            let parsed = woothee::parser::Parser::new()
+                .parse(&text)
+                .map(|r| (r.name.to_string(), r.os.to_string()))
+                .unwrap_or_else(|| ("UNKNOWN".to_string(), "UNKNOWN".to_string()));
+            self.agents.insert(agent.to_vec(), parsed);
+        }
+        &self.agents[agent]
+    }
+}
+
+/// The record's key in panel `by`; `None` when the record is not in it (a
+/// path the filter drops is not in `path` but in `static`; only 404s are in
+/// `not-found`). `path_filter` is the book's filter of uninteresting paths.
+///
+/// The key borrows from the line where it can (no copy per record).
+pub(crate) fn panel_key<'x, 'r: 'x, 'c: 'x>(
+    record: &Record<'r>,
+    by: GroupBy,
+    path_filter: Option<&PathFilter>,
+    cache: &'c mut KeyCache,
+) -> Option<Cow<'x, [u8]>> {
+    let dash = || Some(Cow::Borrowed(&b"-"[..]));
+    let path = || Some(Cow::Borrowed(record.path));
+    let dropped = || path_filter.is_some_and(|f| !f.accepts(record.path));
+    match by {
+        GroupBy::Path => (!dropped()).then_some(Cow::Borrowed(record.path)),
+        GroupBy::Static => (!record.path.is_empty() && dropped()).then(path).flatten(),
+        GroupBy::NotFound => (!record.path.is_empty() && record.status.as_ref() == b"404")
+            .then(path)
+            .flatten(),
+        GroupBy::Status => Some(reborrow(&record.status)),
+        GroupBy::Method => Some(reborrow(&record.method)),
+        GroupBy::Protocol => Some(reborrow(&record.protocol)),
+        GroupBy::Host => Some(reborrow(&record.host)),
+        GroupBy::Hour | GroupBy::Day => match record.time {
+            Some(time) => {
+                let (hour, day) = cache.times(time);
+                Some(Cow::Borrowed(if by == GroupBy::Hour { hour } else { day }))
+            }
+            None => dash(),
+        },
+        GroupBy::ReferrerHost => Some(Cow::Owned(
+            referrer_host(record.referer.as_deref()).into_bytes(),
+        )),
+        GroupBy::AgentProduct => match &record.user_agent {
+            Some(Cow::Borrowed(agent)) => {
+                parse_agent(agent).map_or_else(dash, |a| Some(Cow::Borrowed(a.product)))
+            }
+            Some(Cow::Owned(agent)) => {
+                parse_agent(agent).map_or_else(dash, |a| Some(Cow::Owned(a.product.to_vec())))
+            }
+            None => dash(),
+        },
+        GroupBy::Browser | GroupBy::Os => {
+            let (browser, os) = cache.agent(record.agent());
+            Some(Cow::Borrowed(
+                if by == GroupBy::Browser { browser } else { os }.as_bytes(),
+            ))
+        }
+        GroupBy::Vhost => match &record.vhost {
+            Some(v) if !v.is_empty() => Some(reborrow(v)),
+            _ => dash(),
+        },
+    }
+}
+
+/// The same bytes for the line's lifetime: borrowed again, or copied when owned.
+fn reborrow<'r>(field: &Cow<'r, [u8]>) -> Cow<'r, [u8]> {
+    match field {
+        Cow::Borrowed(bytes) => Cow::Borrowed(bytes),
+        Cow::Owned(bytes) => Cow::Owned(bytes.clone()),
+    }
+}
+
+/// The referrer's host as Python's `urlsplit` finds its network location:
+/// after `scheme://` (or a leading `//`), up to `/`, `?` or `#`, without
+/// user info and port, lower-cased; `-` when there is none. The written text
+/// is kept (`http://\xe4.ru/` has the host `\xe4.ru`, not the WHATWG `xe4`).
+///
+/// ```ignore
+/// assert_eq!(referrer_host(Some(b"https://User@Example.com:8080/a")), "example.com");
+/// ```
+fn referrer_host(referer: Option<&[u8]>) -> String {
+    let Some(r) = referer else {
+        return "-".to_string();
+    };
+    let after_scheme = match r.iter().position(|&b| b == b':') {
+        Some(i)
+            if i > 0
+                && r[0].is_ascii_alphabetic()
+                && r[..i]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            &r[i + 1..]
+        }
+        _ => r,
+    };
+    let Some(rest) = after_scheme.strip_prefix(b"//") else {
+        return "-".to_string();
+    };
+    let end = rest
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let netloc = &rest[..end];
+    let host = match netloc.iter().rposition(|&b| b == b'@') {
+        Some(at) => &netloc[at + 1..],
+        None => netloc,
+    };
+    let host = if host.first() == Some(&b'[') {
+        match host.iter().position(|&b| b == b']') {
+            Some(close) => &host[..=close],
+            None => host,
+        }
+    } else {
+        &host[..host.iter().position(|&b| b == b':').unwrap_or(host.len())]
+    };
+    if host.is_empty() {
+        return "-".to_string();
+    }
+    String::from_utf8_lossy(host).to_lowercase()
+}
