@@ -207,6 +207,28 @@ def table(rows, title):
         print("| " + " | ".join(str(r.get(k, "")).ljust(widths[k]) for k in keys) + " |")
 
 
+def report_section(binary, seed_files, runs):
+    """`--report` (every panel) against `--by path` alone: process -jCORES,
+    interleaved rounds, medians, with the peak memory of each (--stats)."""
+    configs = [("--by path", ["--by", "path"]), ("--report (13 panels)", ["--report"])]
+    walls = {name: [] for name, _ in configs}
+    rss = {name: (0, 0) for name, _ in configs}
+    for _ in range(runs):
+        for name, extra in configs:
+            cmd = [str(binary), "--engine", "process", "-j", str(CORES), "--format", "json", "-q", "--stats", *extra, *seed_files]
+            start = time.perf_counter()
+            p = subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            walls[name].append(time.perf_counter() - start)
+            stats = json.loads(p.stderr.decode().strip().splitlines()[-1])
+            rss[name] = (max(rss[name][0], stats["max_rss_parent_kb"]), max(rss[name][1], stats["max_rss_worker_kb"]))
+    median = {name: sorted(w)[len(w) // 2] for name, w in walls.items()}
+    base = median[configs[0][0]]
+    rows = [{"run": name, "median_s": round(median[name], 3), "vs_by_path": round(median[name] / base, 3),
+             "parent_MB": round(rss[name][0] / 1024), "worker_MB": round(rss[name][1] / 1024)} for name, _ in configs]
+    table(rows, f"one pass, every panel (process -j{CORES}, seed-scale corpus, median of {runs} interleaved rounds)")
+    return rows, round(median[configs[1][0]] / base, 3)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=SCALES, default="seed")
@@ -215,10 +237,18 @@ def main():
     ap.add_argument("--no-backends", action="store_true")
     ap.add_argument("--only-formats", action="store_true", help="only the log-format comparison")
     ap.add_argument("--only-keys", action="store_true", help="only the distinct-keys comparison")
+    ap.add_argument("--only-report", action="store_true", help="only --report against --by path")
     a = ap.parse_args()
 
     binary = build("default")
     seed_files, big_files = corpus(a.scale)
+    report_rows, report_ratio = report_section(binary, seed_files, max(a.runs, 3))
+    report_checks = [("--report (all panels) within 1.5x of --by path", report_ratio <= 1.5, report_ratio)]
+    if a.only_report:
+        print("\n### Targets\n")
+        for n, ok, v in report_checks:
+            print(f"- {'MET    ' if ok else 'NOT MET'} {n}: {v}")
+        return
     key_rows, key_ratio = distinct_section(binary, seed_files, max(a.runs, 3))
     key_checks = [("2 M distinct paths at least half as fast per line as the seed corpus", key_ratio <= 2.0, key_ratio)]
     if a.only_keys:
@@ -322,9 +352,10 @@ def main():
         ("one big file: >= 1.5x on %d cores (thread)" % CORES, t["big_file_thread_scaling"] >= 1.5, t["big_file_thread_scaling"]),
         ("worker peak RSS < 64 MB", t["worker_rss_MB"] < 64, t["worker_rss_MB"]),
     ]
-    checks += format_checks + key_checks
+    checks += format_checks + key_checks + report_checks
     results["runs"]["formats"] = format_rows
     results["runs"]["distinct_keys"] = key_rows
+    results["runs"]["report"] = report_rows
     results["checks"] = [{"target": n, "met": ok, "value": v} for n, ok, v in checks]
     print("\n### Targets\n")
     for n, ok, v in checks:

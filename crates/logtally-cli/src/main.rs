@@ -14,7 +14,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use logtally_core::read::DEFAULT_MAX_LINE;
-use logtally_core::{failed_file, GroupBy, Tally, UserOptions};
+use logtally_core::{failed_file, Bucket, GroupBy, Tally, UserOptions};
 
 use engine::{Engine, FileTask, INTERRUPTED};
 use logtally_files::Input;
@@ -44,10 +44,41 @@ struct Cli {
     #[arg(long, value_name = "PREFIX")]
     prefix: Option<String>,
 
-    /// What to count.
-    #[arg(long, value_name = "KEY", default_value = "path",
+    /// What to count (default: path); several, comma-separated, make a report
+    /// with those panels (see --report).
+    #[arg(long, value_name = "KEY[,KEY...]", value_delimiter = ',',
           value_parser = PossibleValuesParser::new(GroupBy::ALL.map(GroupBy::name)).map(|s| s.parse::<GroupBy>().expect("listed")))]
-    by: GroupBy,
+    by: Vec<GroupBy>,
+
+    /// Every panel in one pass (path, static, not-found, host, status, method,
+    /// protocol, hour, day, referrer-host, browser, os, vhost; --by picks some):
+    /// hits, unique visitors and bytes per key, and hits over time.
+    #[arg(long)]
+    report: bool,
+
+    /// Only records at or after this time of the log: 2015-05-17, 2015-05-17T10:00,
+    /// or 2h, 30m, 7d before the newest record.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+
+    /// Only records before this time of the log (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+
+    /// Only records where EXPR holds (repeatable, ANDed): status>=500, method=POST,
+    /// path~^/api/ (regex), path^=/book/ (prefix), host=10.0.0.0/8, agent~bot,
+    /// bytes>100000, vhost=example.com; != and !~ negate.
+    #[arg(long = "where", value_name = "EXPR")]
+    conditions: Vec<String>,
+
+    /// The time series' bucket with --report: 1m, 5m, 15m, 1h or 1d (default:
+    /// chosen from the time span, 100-200 points).
+    #[arg(long, value_name = "WIDTH")]
+    bucket: Option<Bucket>,
+
+    /// Colour in the terminal report: auto (not when NO_COLOR is set or not a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
 
     /// The log format: auto (detected per file from its first lines), a preset
     /// (combined, common, vcombined, vcommon, combined-xff, traefik, w3c, cloudfront,
@@ -144,10 +175,24 @@ fn install_signal_handlers() {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
 /// The options as the core's contract (the same JSON the page and Python send).
 fn user_options(cli: &Cli) -> UserOptions {
+    let report = cli.report || cli.by.len() > 1;
     UserOptions {
-        by: cli.by,
+        by: cli.by.first().copied().unwrap_or_default(),
+        report,
+        panels: if report { cli.by.clone() } else { Vec::new() },
+        since: cli.since.clone(),
+        until: cli.until.clone(),
+        conditions: cli.conditions.clone(),
+        bucket: cli.bucket,
         prefix: cli.prefix.clone(),
         no_path_filter: cli.no_path_filter,
         exclude_name: cli.exclude_name.clone(),
@@ -196,19 +241,30 @@ fn stats_line(seconds: f64, total: &Tally) -> String {
     .to_string()
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    install_signal_handlers();
-    let started = Instant::now();
+/// `2h`, `30m`, `7d`: a span before the newest record (`None`: not relative).
+fn relative_span(text: &str) -> Option<chrono::Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        "w" => chrono::Duration::try_weeks(n),
+        _ => None,
+    }
+}
+
+/// The files' tally with `options` on the chosen engine (a progress bar on
+/// a terminal); whether every file was read, and how many were.
+fn tally_files(
+    cli: &Cli,
+    options: &logtally_core::Options,
+    quiet: bool,
+) -> anyhow::Result<(Tally, bool, usize, usize)> {
     let mut total = Tally::default();
     let mut tasks = Vec::new();
-    let user = user_options(&cli);
-    let options = match user.compile() {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("logtally: {e}");
-            return Ok(ExitCode::from(2)); // a usage error
-        }
-    };
     for input in logtally_files::expand(&cli.paths) {
         match input {
             Input::File(path) => tasks.push(FileTask {
@@ -224,7 +280,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .map(|t| std::fs::metadata(&t.path).map_or(0, |m| m.len()))
         .collect();
     let files = tasks.len();
-    let bar = progress_bar(bytes.iter().sum(), files, cli.quiet);
+    let bar = progress_bar(bytes.iter().sum(), files, quiet);
     let jobs = cli.jobs.unwrap_or_else(procpool::available_cores).max(1);
     let mut finished = 0;
     let complete = engine::run(cli.engine, jobs, tasks, |tally| {
@@ -235,20 +291,102 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     })
     .context("the engine could not start")?;
     bar.finish_and_clear();
+    Ok((total, complete, finished, files))
+}
+
+/// Relative `--since`/`--until` (`2h`) made absolute: a first pass finds the
+/// newest record. A usage error names the option.
+fn resolve_relative_times(cli: &Cli, user: &mut UserOptions) -> anyhow::Result<Result<(), String>> {
+    let spans = [
+        user.since.as_deref().and_then(relative_span),
+        user.until.as_deref().and_then(relative_span),
+    ];
+    if spans.iter().all(Option::is_none) {
+        return Ok(Ok(()));
+    }
+    let probe = UserOptions {
+        report: true,
+        panels: vec![GroupBy::Method],
+        since: None,
+        until: None,
+        conditions: Vec::new(),
+        ..user.clone()
+    };
+    let options = match probe.compile() {
+        Ok(options) => options,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let (total, _, _, _) = tally_files(cli, &options, cli.quiet)?;
+    let Some(newest) = total.panels.as_ref().and_then(|p| p.newest()) else {
+        return Ok(Err(
+            "relative --since/--until: no record has a time".to_string()
+        ));
+    };
+    let at = |span: chrono::Duration| (newest - span).format("%Y-%m-%dT%H:%M:%S").to_string();
+    if let Some(span) = spans[0] {
+        user.since = Some(at(span));
+    }
+    if let Some(span) = spans[1] {
+        user.until = Some(at(span));
+    }
+    Ok(Ok(()))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    install_signal_handlers();
+    let started = Instant::now();
+    let mut user = user_options(&cli);
+    let format = output::choose(cli.show.format, &cli.show.output);
+    if format == output::Format::Html {
+        user.report = true;
+    }
+    if let Err(e) = resolve_relative_times(&cli, &mut user)? {
+        eprintln!("logtally: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    let options = match user.compile() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("logtally: {e}");
+            return Ok(ExitCode::from(2)); // a usage error
+        }
+    };
+    if user.report
+        && matches!(format, output::Format::Csv | output::Format::Tsv)
+        && options.panels.len() > 1
+        && cli.bucket.is_none()
+    {
+        eprintln!("logtally: CSV and TSV show one panel at a time: pick it with --by KEY (or give --bucket for the time series in long form)");
+        return Ok(ExitCode::from(2));
+    }
+    let (total, complete, finished, files) = tally_files(&cli, &options, cli.quiet)?;
     let seconds = started.elapsed().as_secs_f64();
     if cli.stats {
         eprintln!("{}", stats_line(seconds, &total));
     }
 
-    let mut report = total.report(&user);
-    report.partial = !complete;
-    let text = output::render(
-        &report,
-        cli.by,
-        output::choose(cli.show.format, &cli.show.output),
-        seconds,
-    );
-    output::emit(&text, cli.show.output.as_deref())?;
+    let report = if user.report {
+        let mut dashboard = total.dashboard(&user);
+        dashboard.partial = !complete;
+        let color = match cli.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && cli.show.output.is_none()
+                    && std::io::stdout().is_terminal()
+            }
+        };
+        let text = output::render_dashboard(&dashboard, format, color, seconds);
+        output::emit(&text, cli.show.output.as_deref())?;
+        total.report(&user)
+    } else {
+        let mut report = total.report(&user);
+        report.partial = !complete;
+        let text = output::render(&report, user.by, format, seconds);
+        output::emit(&text, cli.show.output.as_deref())?;
+        report
+    };
 
     let mut failed = false;
     for file in &report.files {

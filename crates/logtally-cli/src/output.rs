@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use logtally_core::{GroupBy, Report};
+use logtally_core::{Dashboard, GroupBy, Report};
 
 /// Which rows to show and where: the flags `logtally` and `logtally merge` share.
 #[derive(Debug, clap::Args)]
@@ -41,6 +41,8 @@ pub enum Format {
     Csv,
     /// `KEY<TAB>count` rows with a header (default when piped).
     Tsv,
+    /// One self-contained HTML file with the dashboard (implies --report).
+    Html,
 }
 
 /// The format asked for, or the default: a table on a terminal, TSV otherwise.
@@ -77,37 +79,39 @@ pub fn render(report: &Report, by: GroupBy, format: Format, seconds: f64) -> Str
             s.push('\n');
             s
         }
-        Format::Csv => {
-            let mut s = format!("{by},count\n");
-            for (key, n) in &report.counts.0 {
-                s.push_str(&format!("{},{n}\n", csv_field(key)));
-            }
-            s
-        }
-        Format::Tsv => {
-            let mut s = format!("{by}\tcount\n");
-            for (key, n) in &report.counts.0 {
-                s.push_str(&format!("{}\t{n}\n", tsv_field(key)));
-            }
-            s
-        }
+        Format::Csv => logtally_render::counts_table(report, ','),
+        Format::Tsv => logtally_render::counts_table(report, '\t'),
         Format::Table => table(report, by, seconds),
+        Format::Html => unreachable!("--format html makes a report with panels"),
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// A report with panels in `format`: JSON schema 2, terminal tables, one
+/// panel (or the time series, with several panels) as CSV/TSV, or HTML.
+pub fn render_dashboard(report: &Dashboard, format: Format, color: bool, seconds: f64) -> String {
+    match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(report).expect("a report serializes");
+            s.push('\n');
+            s
+        }
+        Format::Table => {
+            let mut s = logtally_render::terminal(report, color);
+            s.push_str(&format!("\n{:.2} s\n", seconds));
+            s
+        }
+        Format::Csv | Format::Tsv => {
+            let sep = if format == Format::Csv { ',' } else { '\t' };
+            match (report.panels.0.as_slice(), &report.timeseries) {
+                ([panel], _) => {
+                    logtally_render::panel_table(report, &panel.name, sep).unwrap_or_default()
+                }
+                (_, Some(series)) => logtally_render::timeseries_table(series, sep),
+                (_, None) => String::new(),
+            }
+        }
+        Format::Html => logtally_render::html(report),
     }
-}
-
-fn tsv_field(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
 }
 
 fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
@@ -150,8 +154,8 @@ fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
         t.counted,
         t.filtered,
         t.malformed,
-        human_bytes(t.bytes_in),
-        human_bytes(t.bytes_out),
+        logtally_render::human_bytes(t.bytes_in),
+        logtally_render::human_bytes(t.bytes_out),
         seconds,
         if report.partial { " (PARTIAL: interrupted)" } else { "" }
     ));
@@ -171,21 +175,6 @@ fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
         ));
     }
     s
-}
-
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 /// Writes `text` to `path` through a temporary file in the same directory and
