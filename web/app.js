@@ -1,5 +1,9 @@
 // The page: file picking, controls, progress and results. Every string that
 // comes from a log is put in the page as text (textContent), never as HTML.
+// Two views of a run: the table of one key (the core's schema-1 report), or,
+// with "dashboard" checked, the dashboard of a schema-2 report drawn by
+// dashboard.js (window.LogtallyDashboard), the renderer of the CLI's HTML
+// report too.
 const $ = (id) => document.getElementById(id);
 const status = $('status');
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -42,13 +46,28 @@ function choose(list) {
 
 const CUSTOM = 'custom';
 
+function dashboardMode() {
+  return $('dashboard-mode').checked;
+}
+
 function options() {
   const format = $('log-format').value;
-  return {
+  const base = {
     prefix: $('prefix').value.trim() || null,
     by: $('by').value,
     no_path_filter: $('no-path-filter').checked,
     log_format: format === CUSTOM ? $('custom-format').value : format,
+  };
+  // The table view sends exactly what it always did (the core refuses unknown options).
+  if (!dashboardMode()) return base;
+  const bucket = $('bucket').value;
+  return {
+    ...base,
+    report: true,
+    since: $('since').value.trim() || null,
+    until: $('until').value.trim() || null,
+    where: $('where').value.split(';').map((w) => w.trim()).filter(Boolean),
+    bucket: bucket === 'auto' ? null : bucket,
   };
 }
 
@@ -134,6 +153,54 @@ function renderSummary(report, seconds) {
   summary.dataset.bytesOut = String(t.bytes_out);
 }
 
+/** A schema-2 report (the dashboard's), as opposed to the table's schema 1. */
+const isDashboard = (report) => !!report && report.schema === 2;
+
+/**
+ * A bucket's start as the report writes it (2015-05-17T10:00:00+02:00) in the
+ * form since and until take: the log's own wall-clock time (2015-05-17T10:00).
+ */
+function wallClock(iso) {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d)(:\d\d)?/.exec(iso);
+  if (!m) return iso;
+  return m[2] && m[2] !== ':00' ? m[1] + m[2] : m[1];
+}
+
+/** The chart's brush: tally the chosen time range only ([start, end) of its buckets). */
+function onTimeRange(startIso, endIso) {
+  $('since').value = wallClock(startIso);
+  $('until').value = wallClock(endIso);
+  if (files.length && threads) start();
+}
+
+function renderDashboard(report) {
+  // The table's parts stay empty and hidden; the summary above stays.
+  $('counts').hidden = true;
+  $('counts').querySelector('tbody').replaceChildren();
+  $('errors-title').hidden = true;
+  $('errors').replaceChildren();
+  $('download-html').hidden = false;
+  const section = $('dashboard');
+  section.hidden = false; // shown first, so the chart has its width
+  if (window.LogtallyDashboard) {
+    window.LogtallyDashboard.render(section, report, { onTimeRange });
+  } else {
+    section.textContent = 'The dashboard script (dashboard.js) did not load.';
+  }
+}
+
+function renderReport(report) {
+  if (isDashboard(report)) {
+    renderDashboard(report);
+    return;
+  }
+  $('counts').hidden = false;
+  $('download-html').hidden = true;
+  $('dashboard').hidden = true;
+  $('dashboard').replaceChildren();
+  renderCounts(report);
+}
+
 function renderCounts(report) {
   const rows = Object.entries(report.counts);
   const max = rows.length ? rows[0][1] : 1;
@@ -174,11 +241,6 @@ function download(name, type, text) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function csv(report) {
-  const field = (s) => /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  return `${lastBy},count\n` + Object.entries(report.counts).map(([k, n]) => `${field(k)},${n}\n`).join('');
-}
-
 worker.onmessage = (event) => {
   const msg = event.data;
   if ('runId' in msg && msg.runId !== runId) return; // a replaced run
@@ -192,6 +254,9 @@ worker.onmessage = (event) => {
     } else {
       setState('ready', 'Ready: drop files or choose them.');
     }
+  } else if (msg.type === 'export') {
+    if (msg.format === 'html') download('logtally-report.html', 'text/html', msg.text);
+    else download('logtally.csv', 'text/csv', msg.text);
   } else if (msg.type === 'fatal') {
     setState('error', msg.message);
   } else if (msg.type === 'progress') {
@@ -207,7 +272,7 @@ worker.onmessage = (event) => {
     lastReport = JSON.parse(msg.report);
     $('results').hidden = false;
     renderSummary(lastReport, msg.seconds);
-    renderCounts(lastReport);
+    renderReport(lastReport);
     $('run').disabled = false;
     $('cancel').disabled = true;
     running = false;
@@ -217,7 +282,7 @@ worker.onmessage = (event) => {
       (failed ? `; ${failed} file(s) could not be read completely (see Problems).` : '.'));
   } else if (msg.type === 'report') {
     lastReport = JSON.parse(msg.report);
-    renderCounts(lastReport);
+    renderReport(lastReport);
   } else if (msg.type === 'error') {
     setState('error', msg.message);
     running = false;
@@ -244,4 +309,30 @@ $('cancel').addEventListener('click', () => worker.postMessage({ type: 'cancel',
 $('top').addEventListener('change', () => lastReport && worker.postMessage({ type: 'report', runId, top: topN() }));
 $('download-json').addEventListener('click', () =>
   lastReport && download('logtally.json', 'application/json', JSON.stringify(lastReport, null, 2) + '\n'));
-$('download-csv').addEventListener('click', () => lastReport && download('logtally.csv', 'text/csv', csv(lastReport)));
+// CSV and the HTML report come from the core (the worker), as the CLI writes them.
+$('download-csv').addEventListener('click', () =>
+  lastReport && worker.postMessage({ type: 'export', runId, format: 'csv', top: topN() }));
+$('download-html').addEventListener('click', () =>
+  isDashboard(lastReport) && worker.postMessage({ type: 'export', runId, format: 'html', top: topN() }));
+
+// The dashboard view and its filters: a change tallies the chosen files again.
+const rerun = () => files.length && threads && start();
+function showFilters() {
+  $('filters').hidden = !dashboardMode();
+}
+$('dashboard-mode').addEventListener('change', () => {
+  showFilters();
+  rerun();
+});
+showFilters();
+for (const id of ['since', 'until', 'where']) {
+  $(id).addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') rerun();
+  });
+}
+$('bucket').addEventListener('change', rerun);
+$('clear-range').addEventListener('click', () => {
+  $('since').value = '';
+  $('until').value = '';
+  rerun();
+});

@@ -147,6 +147,10 @@ onmessage = async (event) => {
       if (last && last.runId === msg.runId) last.cancel();
     } else if (msg.type === 'report' && last && last.session && last.runId === msg.runId) {
       postMessage({ type: 'report', runId: msg.runId, report: last.session.report(msg.top) });
+    } else if (msg.type === 'export' && last && last.session && last.runId === msg.runId) {
+      // CSV and the HTML report are written by the core, as the CLI writes them.
+      const text = msg.format === 'html' ? last.session.reportHtml(msg.top) : last.session.reportCsv(msg.top);
+      postMessage({ type: 'export', runId: msg.runId, format: msg.format, text });
     }
   } catch (e) {
     postMessage({ type: 'error', runId: msg.runId, message: String(e && e.message || e) });

@@ -57,6 +57,7 @@ function inputs() {
 async function tallyInPage(page, files, controls = {}, at = origin) {
   await page.goto(at + '/');
   await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 60_000 });
+  await page.uncheck('#dashboard-mode'); // the one-key table (the dashboard: dashboard.test.mjs)
   if (controls.by) await page.selectOption('#by', controls.by);
   if (controls.prefix) await page.fill('#prefix', controls.prefix);
   if (controls.format) {
@@ -173,6 +174,7 @@ test('files chosen the moment the page opens, before the workers are ready, are 
     // Not waiting for "ready": the input exists as soon as the document does.
     await page.goto(origin + '/', { waitUntil: 'commit' });
     await page.waitForSelector('input[type=file]', { state: 'attached' });
+    await page.uncheck('#dashboard-mode');
     const stateWhenChosen = await page.$eval('#status', (s) => s.dataset.state);
     statesWhenChosen.push(stateWhenChosen);
     await page.setInputFiles('input[type=file]', files);
@@ -197,6 +199,7 @@ test('a drop during a run cancels it and tallies the new selection instead', asy
   await page.goto(origin + '/');
   await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 60_000 });
   await page.fill('#top', '0');
+  await page.uncheck('#dashboard-mode');
   await page.setInputFiles('input[type=file]', [...first, ...big]);
   await page.waitForFunction(() => document.getElementById('status').dataset.state === 'working');
   await page.setInputFiles('input[type=file]', second);

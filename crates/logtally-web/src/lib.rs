@@ -212,9 +212,46 @@ impl Session {
             all: top == 0,
             ..self.options.clone()
         };
+        if options.report {
+            let report = self.dashboard(top);
+            return serde_json::to_string(&report).expect("a report serializes");
+        }
         let mut report = self.total.lock().unwrap().report(&options);
         report.partial = self.cancelled.load(Ordering::Relaxed);
         serde_json::to_string(&report).expect("a report serializes")
+    }
+
+    /// The report with panels (schema 2), its top `top` rows per panel (0: all).
+    pub fn dashboard(&self, top: usize) -> logtally_core::Dashboard {
+        let options = UserOptions {
+            top,
+            all: top == 0,
+            report: true,
+            ..self.options.clone()
+        };
+        let mut report = self.total.lock().unwrap().dashboard(&options);
+        report.partial = self.cancelled.load(Ordering::Relaxed);
+        report
+    }
+
+    /// The report with panels as one self-contained HTML file (the CLI's
+    /// `--format html`).
+    pub fn report_html(&self, top: usize) -> String {
+        logtally_render::html(&self.dashboard(top))
+    }
+
+    /// The report as CSV: the counts (`KEY,count`), or with panels every
+    /// panel's rows in long form (`panel,key,hits,visitors,bytes`).
+    pub fn report_csv(&self, top: usize) -> String {
+        if self.options.report {
+            return logtally_render::panels_table(&self.dashboard(top), ',');
+        }
+        let options = UserOptions {
+            top,
+            all: top == 0,
+            ..self.options.clone()
+        };
+        logtally_render::counts_table(&self.total.lock().unwrap().report(&options), ',')
     }
 }
 
@@ -314,6 +351,19 @@ pub mod browser {
         /// The report as JSON (the CLI's schema); `top` 0 means all rows.
         pub fn report(&self, top: usize) -> String {
             self.0.report_json(top)
+        }
+
+        /// The report with panels as one self-contained HTML file (the CLI's
+        /// `--format html`, the same renderer as the page's dashboard).
+        #[wasm_bindgen(js_name = reportHtml)]
+        pub fn report_html(&self, top: usize) -> String {
+            self.0.report_html(top)
+        }
+
+        /// The report as CSV, written by the core (as the CLI writes it).
+        #[wasm_bindgen(js_name = reportCsv)]
+        pub fn report_csv(&self, top: usize) -> String {
+            self.0.report_csv(top)
         }
     }
 
