@@ -565,17 +565,14 @@ impl Analyzer {
             status_class: status_class(record.status_code()),
             time: record.time,
         };
+        let mut ids = smallvec::SmallVec::new();
         for index in 0..panels.len() {
-            if let Some(key) = panel_key(
-                &record,
-                panels.key_at(index),
-                options.path_filter.as_ref(),
-                keys,
-            ) {
-                panels.add_key(index, &key, &hit);
+            let by = panels.key_at(index);
+            if let Some(key) = panel_key(&record, by, options.path_filter.as_ref(), keys) {
+                ids.push(panels.add_key(index, &key, &hit));
             }
         }
-        panels.add_totals(&hit);
+        panels.add_totals(&hit, &mut ids);
         Ok(())
     }
 

@@ -5,75 +5,64 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use sketches_ddsketch::{Config, DDSketch};
+use smallvec::SmallVec;
 
 use crate::analyze::GroupBy;
 
-/// Visitor ids (hashes of host, day and user agent), exact up to hash
-/// collisions (64 bits). Few per key in most panels, so a short list first.
+/// The (panel, key) ids one visitor was counted under: few for most
+/// visitors (one key per panel, a handful of minutes), a set for crawlers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-enum Visitors {
-    Few(Vec<u64>),
-    Many(foldhash::HashSet<u64>),
+enum KeyIds {
+    Few(SmallVec<[u32; 15]>),
+    Many(foldhash::HashSet<u32>),
 }
 
-impl Default for Visitors {
-    fn default() -> Self {
-        Visitors::Few(Vec::new())
-    }
-}
+/// Ids kept in a list before a set.
+const FEW: usize = 64;
 
-/// Visitors kept in a list before a set.
-const FEW: usize = 8;
-
-impl Visitors {
-    fn insert(&mut self, id: u64) {
+impl KeyIds {
+    /// Adds `id`; whether it was new.
+    fn insert(&mut self, id: u32) -> bool {
         match self {
-            Visitors::Few(list) => {
-                if !list.contains(&id) {
-                    if list.len() < FEW {
-                        list.push(id);
-                    } else {
-                        let mut set: foldhash::HashSet<u64> = list.drain(..).collect();
-                        set.insert(id);
-                        *self = Visitors::Many(set);
-                    }
+            KeyIds::Few(list) => {
+                if list.contains(&id) {
+                    return false;
                 }
+                if list.len() < FEW {
+                    list.push(id);
+                } else {
+                    let mut set: foldhash::HashSet<u32> = list.drain(..).collect();
+                    set.insert(id);
+                    *self = KeyIds::Many(set);
+                }
+                true
             }
-            Visitors::Many(set) => {
-                set.insert(id);
-            }
+            KeyIds::Many(set) => set.insert(id),
         }
     }
 
-    fn len(&self) -> usize {
+    fn ids(&self) -> Vec<u32> {
         match self {
-            Visitors::Few(list) => list.len(),
-            Visitors::Many(set) => set.len(),
+            KeyIds::Few(list) => list.to_vec(),
+            KeyIds::Many(set) => set.iter().copied().collect(),
         }
-    }
-
-    fn ids(&self) -> Box<dyn Iterator<Item = u64> + '_> {
-        match self {
-            Visitors::Few(list) => Box::new(list.iter().copied()),
-            Visitors::Many(set) => Box::new(set.iter().copied()),
-        }
-    }
-
-    fn merge(&mut self, other: Visitors) {
-        if let (Visitors::Few(mine), Visitors::Many(_)) = (&*self, &other) {
-            let mine = mine.clone();
-            *self = other;
-            mine.into_iter().for_each(|id| self.insert(id));
-            return;
-        }
-        other.ids().for_each(|id| self.insert(id));
     }
 }
 
-/// Request times of some records: their count and a mergeable sketch of
-/// their distribution (relative error 1%).
+/// A key id: the panel in the top bits, the key's index in its panel below.
+const PANEL_SHIFT: u32 = 27;
+/// The "panel" of the time series' minutes.
+const SERIES: u32 = 31;
+
+fn key_id(panel: usize, index: usize) -> u32 {
+    ((panel as u32) << PANEL_SHIFT) | (index as u32 & ((1 << PANEL_SHIFT) - 1))
+}
+
+/// Request times of some records: a mergeable sketch of their
+/// distribution (relative error 1%).
 #[derive(Clone, Serialize, Deserialize)]
 struct Times {
     sketch: DDSketch,
@@ -98,7 +87,8 @@ impl Default for Times {
 struct Cell {
     hits: u64,
     bytes: u64,
-    visitors: Visitors,
+    /// Distinct visitors (kept exact by the visitor table of [`Panels`]).
+    visitors: u64,
     times: Option<Box<Times>>,
 }
 
@@ -106,7 +96,6 @@ impl Cell {
     fn add(&mut self, hit: &Hit) {
         self.hits += 1;
         self.bytes += hit.bytes;
-        self.visitors.insert(hit.visitor);
         if let Some(seconds) = hit.seconds {
             self.times
                 .get_or_insert_with(Default::default)
@@ -115,10 +104,12 @@ impl Cell {
         }
     }
 
+    /// Adds `other`'s counts; visitors are added here and the ones both had
+    /// taken off again by [`Panels::merge`].
     fn merge(&mut self, other: Cell) {
         self.hits += other.hits;
         self.bytes += other.bytes;
-        self.visitors.merge(other.visitors);
+        self.visitors += other.visitors;
         match (&mut self.times, other.times) {
             (Some(mine), Some(theirs)) => {
                 // Same configuration on both sides: merging cannot fail.
@@ -145,29 +136,36 @@ struct Minute {
     hits: u64,
     bytes: u64,
     classes: [u64; 4],
-    visitors: Visitors,
+    visitors: u64,
 }
 
 impl Minute {
-    fn merge(&mut self, other: Minute) {
+    fn merge(&mut self, other: &Minute) {
         self.hits += other.hits;
         self.bytes += other.bytes;
         for (mine, theirs) in self.classes.iter_mut().zip(other.classes) {
             *mine += theirs;
         }
-        self.visitors.merge(other.visitors);
+        self.visitors += other.visitors;
     }
 }
 
+type Keyed<K, V> = IndexMap<K, V, foldhash::fast::RandomState>;
+
 /// The panels' state: what a report with panels is made from.
+///
+/// Visitors are exact: one table maps each visitor to the (panel, key) ids
+/// and minutes it was counted under, so a record costs one lookup of its
+/// visitor, and a key's visitors are counted as they first come.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Panels {
     /// Per panel (in the order asked for), the cell of each key.
-    panels: Vec<(GroupBy, foldhash::HashMap<String, Cell>)>,
-    visitors: Visitors,
+    panels: Vec<(GroupBy, Keyed<String, Cell>)>,
+    /// Per visitor, the ids of the keys and minutes it was counted under.
+    visitors: foldhash::HashMap<u64, KeyIds>,
     bytes_sent: u64,
-    /// Per local minute since the epoch, keyed in the log's wall-clock time.
-    minutes: BTreeMap<i64, Minute>,
+    /// Per local minute since the epoch, in the log's wall-clock time.
+    minutes: Keyed<i64, Minute>,
     /// The UTC offsets seen, in seconds.
     offsets: Vec<i32>,
     /// The newest record's wall-clock time, in seconds since the local epoch.
@@ -198,25 +196,36 @@ impl Panels {
         self.panels.len()
     }
 
-    /// Counts `hit` under `key` in panel `index` (an empty key shows as `-`).
-    pub(crate) fn add_key(&mut self, index: usize, key: &[u8], hit: &Hit) {
+    /// Counts `hit` under `key` in panel `index` (an empty key shows as `-`);
+    /// the key's id, for [`add_totals`](Self::add_totals).
+    pub(crate) fn add_key(&mut self, index: usize, key: &[u8], hit: &Hit) -> u32 {
         let key: &[u8] = if key.is_empty() { b"-" } else { key };
         let cells = &mut self.panels[index].1;
-        match std::str::from_utf8(key) {
-            Ok(k) => match cells.get_mut(k) {
-                Some(cell) => cell.add(hit),
-                None => cells.entry(k.to_string()).or_default().add(hit),
+        let at = match std::str::from_utf8(key) {
+            Ok(k) => match cells.get_full_mut(k) {
+                Some((at, _, cell)) => {
+                    cell.add(hit);
+                    at
+                }
+                None => {
+                    let (at, _) = cells.insert_full(k.to_string(), Cell::default());
+                    cells[at].add(hit);
+                    at
+                }
             },
-            Err(_) => cells
-                .entry(String::from_utf8_lossy(key).into_owned())
-                .or_default()
-                .add(hit),
-        }
+            Err(_) => {
+                let (at, _) =
+                    cells.insert_full(String::from_utf8_lossy(key).into_owned(), Cell::default());
+                cells[at].add(hit);
+                at
+            }
+        };
+        key_id(index, at)
     }
 
-    /// Counts `hit` in the totals and the time series (once per record).
-    pub(crate) fn add_totals(&mut self, hit: &Hit) {
-        self.visitors.insert(hit.visitor);
+    /// Counts `hit` once in the totals and the time series, and its visitor
+    /// under the keys `ids` (from [`add_key`](Self::add_key)) where it is new.
+    pub(crate) fn add_totals(&mut self, hit: &Hit, ids: &mut SmallVec<[u32; 16]>) {
         self.bytes_sent += hit.bytes;
         if let Some(time) = hit.time {
             let offset = time.offset().local_minus_utc();
@@ -224,42 +233,104 @@ impl Panels {
                 self.offsets.push(offset);
                 self.offsets.sort_unstable();
             }
-            let local = time.naive_local();
-            let second = local.and_utc().timestamp();
+            let second = time.naive_local().and_utc().timestamp();
             self.newest = self.newest.max(Some(second));
-            let minute = second.div_euclid(60);
-            let point = self.minutes.entry(minute).or_default();
+            let (at, point) = match self.minutes.get_full_mut(&second.div_euclid(60)) {
+                Some((at, _, point)) => (at, point),
+                None => {
+                    let (at, _) = self
+                        .minutes
+                        .insert_full(second.div_euclid(60), Minute::default());
+                    (at, &mut self.minutes[at])
+                }
+            };
             point.hits += 1;
             point.bytes += hit.bytes;
             if let Some(class) = hit.status_class {
                 point.classes[class] += 1;
             }
-            point.visitors.insert(hit.visitor);
+            ids.push(key_id(SERIES as usize, at));
+        }
+        let seen = self
+            .visitors
+            .entry(hit.visitor)
+            .or_insert_with(|| KeyIds::Few(SmallVec::new()));
+        for &id in ids.iter() {
+            if seen.insert(id) {
+                *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
+            }
         }
     }
 
     /// Adds `other` (made for the same panels).
-    pub fn merge(&mut self, other: Panels) {
+    pub fn merge(&mut self, mut other: Panels) {
         if self.panels.is_empty() {
             *self = other;
             return;
         }
-        for ((_, mine), (_, theirs)) in self.panels.iter_mut().zip(other.panels) {
-            let (mut big, small) = if mine.len() >= theirs.len() {
-                (std::mem::take(mine), theirs)
-            } else {
-                (theirs, std::mem::take(mine))
-            };
-            for (key, cell) in small {
-                big.entry(key).or_default().merge(cell);
+        // Fold the smaller into the larger.
+        if self.visitors.len() < other.visitors.len() {
+            std::mem::swap(self, &mut other);
+        }
+        // Cells and minutes add up; `remap` turns other's ids into ours.
+        let mut remap: Vec<Vec<u32>> = Vec::with_capacity(self.panels.len());
+        for (index, ((_, mine), (_, theirs))) in
+            self.panels.iter_mut().zip(other.panels).enumerate()
+        {
+            let mut ids = Vec::with_capacity(theirs.len());
+            for (key, cell) in theirs {
+                let at = match mine.get_full_mut(&key) {
+                    Some((at, _, c)) => {
+                        c.merge(cell);
+                        at
+                    }
+                    None => mine.insert_full(key, cell).0,
+                };
+                ids.push(key_id(index, at));
             }
-            *mine = big;
+            remap.push(ids);
         }
-        self.visitors.merge(other.visitors);
-        self.bytes_sent += other.bytes_sent;
+        let mut minute_ids = Vec::with_capacity(other.minutes.len());
         for (minute, point) in other.minutes {
-            self.minutes.entry(minute).or_default().merge(point);
+            let at = match self.minutes.get_full_mut(&minute) {
+                Some((at, _, p)) => {
+                    p.merge(&point);
+                    at
+                }
+                None => self.minutes.insert_full(minute, point).0,
+            };
+            minute_ids.push(key_id(SERIES as usize, at));
         }
+        let mapped = |id: u32| -> u32 {
+            let panel = (id >> PANEL_SHIFT) as usize;
+            let index = (id & ((1 << PANEL_SHIFT) - 1)) as usize;
+            if panel == SERIES as usize {
+                minute_ids[index]
+            } else {
+                remap[panel][index]
+            }
+        };
+        // A visitor both sides counted under the same key was added twice.
+        for (visitor, theirs) in other.visitors {
+            match self.visitors.entry(visitor) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    let mut ids = KeyIds::Few(SmallVec::new());
+                    for id in theirs.ids() {
+                        ids.insert(mapped(id));
+                    }
+                    slot.insert(ids);
+                }
+                std::collections::hash_map::Entry::Occupied(mut slot) => {
+                    for id in theirs.ids() {
+                        let id = mapped(id);
+                        if !slot.get_mut().insert(id) {
+                            *visitors_of(&mut self.panels, &mut self.minutes, id) -= 1;
+                        }
+                    }
+                }
+            }
+        }
+        self.bytes_sent += other.bytes_sent;
         for offset in other.offsets {
             if !self.offsets.contains(&offset) {
                 self.offsets.push(offset);
@@ -317,7 +388,7 @@ impl Panels {
                         .map(|(key, cell)| PanelRow {
                             key: key.to_string(),
                             hits: cell.hits,
-                            visitors: cell.visitors.len() as u64,
+                            visitors: cell.visitors,
                             bytes: cell.bytes,
                             time: cell.times.as_ref().map(|t| TimeSummary::of(&t.sketch)),
                         })
@@ -329,8 +400,8 @@ impl Panels {
 
     /// Hits over time in buckets of `bucket` (chosen from the span when `None`).
     pub fn timeseries(&self, bucket: Option<Bucket>) -> Option<TimeSeries> {
-        let (&first, _) = self.minutes.first_key_value()?;
-        let (&last, _) = self.minutes.last_key_value()?;
+        let first = *self.minutes.keys().min()?;
+        let last = *self.minutes.keys().max()?;
         let bucket = bucket.unwrap_or_else(|| Bucket::for_span(first, last));
         let width = bucket.minutes();
         let start_of = |minute: i64| minute - minute.rem_euclid(width);
@@ -341,10 +412,39 @@ impl Panels {
             at += width;
         }
         for (&minute, point) in &self.minutes {
-            points
-                .entry(start_of(minute))
-                .or_default()
-                .merge(point.clone());
+            let p = points.entry(start_of(minute)).or_default();
+            p.hits += point.hits;
+            p.bytes += point.bytes;
+            for (mine, theirs) in p.classes.iter_mut().zip(point.classes) {
+                *mine += theirs;
+            }
+        }
+        if width == 1 {
+            for (minute, point) in &self.minutes {
+                points.entry(*minute).or_default().visitors = point.visitors;
+            }
+        } else {
+            // A visitor counts once per bucket: its minutes, bucketed.
+            let mut per_bucket: foldhash::HashMap<i64, u64> = Default::default();
+            let minute_keys: Vec<i64> = self.minutes.keys().copied().collect();
+            let mut buckets: SmallVec<[i64; 16]> = SmallVec::new();
+            for ids in self.visitors.values() {
+                buckets.clear();
+                for id in ids.ids() {
+                    if id >> PANEL_SHIFT == SERIES {
+                        let b = start_of(minute_keys[(id & ((1 << PANEL_SHIFT) - 1)) as usize]);
+                        if !buckets.contains(&b) {
+                            buckets.push(b);
+                        }
+                    }
+                }
+                for b in &buckets {
+                    *per_bucket.entry(*b).or_default() += 1;
+                }
+            }
+            for (b, n) in per_bucket {
+                points.entry(b).or_default().visitors = n;
+            }
         }
         let offset_seconds = self.offsets.first().copied().unwrap_or(0);
         let offset = FixedOffset::east_opt(offset_seconds)
@@ -369,7 +469,7 @@ impl Panels {
                     Point {
                         start,
                         hits: p.hits,
-                        visitors: p.visitors.len() as u64,
+                        visitors: p.visitors,
                         bytes: p.bytes,
                         status_2xx: p.classes[0],
                         status_3xx: p.classes[1],
@@ -379,6 +479,21 @@ impl Panels {
                 })
                 .collect(),
         })
+    }
+}
+
+/// The visitor count of the key or minute `id`.
+fn visitors_of<'a>(
+    panels: &'a mut [(GroupBy, Keyed<String, Cell>)],
+    minutes: &'a mut Keyed<i64, Minute>,
+    id: u32,
+) -> &'a mut u64 {
+    let panel = id >> PANEL_SHIFT;
+    let index = (id & ((1 << PANEL_SHIFT) - 1)) as usize;
+    if panel == SERIES {
+        &mut minutes[index].visitors
+    } else {
+        &mut panels[panel as usize].1[index].visitors
     }
 }
 
