@@ -237,21 +237,33 @@ fn engines_agree_and_per_file_reports_merge_into_one_run() {
         assert_eq!(serial["totals"], other["totals"], "{engine}");
         assert_eq!(serial["timeseries"], other["timeseries"], "{engine}");
     }
-    // One file's report, and the same file cut into two: the visitors of
-    // the two halves are not added but united.
+    // The sample's report, and the sample dealt into two files: the visitors
+    // of the two halves (many the same: real visitors come back) are not
+    // added but united, in every panel and time bucket.
+    let files = [sample()];
     let text = {
         use std::io::Read;
-        let mut s = String::new();
+        let mut s = Vec::new();
         flate2::read::GzDecoder::new(std::fs::File::open(&files[0]).unwrap())
-            .read_to_string(&mut s)
+            .read_to_end(&mut s)
             .unwrap();
-        s
+        String::from_utf8_lossy(&s).into_owned()
     };
     let lines: Vec<&str> = text.lines().collect();
     let dir = common::fresh_dir("report", "halves");
     let (a, b) = (dir.join("a.log"), dir.join("b.log"));
-    std::fs::write(&a, lines[..lines.len() / 2].join("\n") + "\n").unwrap();
-    std::fs::write(&b, lines[lines.len() / 2..].join("\n") + "\n").unwrap();
+    // Every other line: the same visitors on the same days in both files.
+    let dealt = |parity: usize| {
+        let part: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == parity)
+            .map(|(_, l)| *l)
+            .collect();
+        part.join("\n") + "\n"
+    };
+    std::fs::write(&a, dealt(1)).unwrap();
+    std::fs::write(&b, dealt(0)).unwrap();
     let whole = report(&[], &files[..1]);
     let halves = report(
         &[],
@@ -263,6 +275,24 @@ fn engines_agree_and_per_file_reports_merge_into_one_run() {
     assert_eq!(whole["panels"], halves["panels"]);
     assert_eq!(whole["timeseries"], halves["timeseries"]);
     assert_eq!(whole["totals"]["visitors"], halves["totals"]["visitors"]);
+    // Many visitors are in both files: the test would see visitors added
+    // instead of united.
+    let first_half = report(&[], &[a.to_string_lossy().into_owned()]);
+    let second_half = report(&[], &[b.to_string_lossy().into_owned()]);
+    let visitors = |v: &Value| v["totals"]["visitors"].as_u64().unwrap();
+    assert!(visitors(&first_half) + visitors(&second_half) > visitors(&whole) + 100);
+    for engine in ["serial", "process"] {
+        let halves = report(
+            &["--engine", engine, "--bucket", "1h"],
+            &[
+                a.to_string_lossy().into_owned(),
+                b.to_string_lossy().into_owned(),
+            ],
+        );
+        let whole = report(&["--engine", engine, "--bucket", "1h"], &files);
+        assert_eq!(whole["panels"], halves["panels"], "{engine}");
+        assert_eq!(whole["timeseries"], halves["timeseries"], "{engine}");
+    }
 }
 
 #[test]
