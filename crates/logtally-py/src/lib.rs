@@ -65,6 +65,16 @@ fn to_json(report: &Report) -> String {
     serde_json::to_string(report).expect("a report serializes")
 }
 
+/// The tally's report as the CLI prints it: with panels (schema 2) when the
+/// options ask for a report, else the counts of one key.
+fn report_json(tally: &Tally, user: &UserOptions) -> String {
+    if user.report {
+        serde_json::to_string(&tally.dashboard(user)).expect("a report serializes")
+    } else {
+        to_json(&tally.report(user))
+    }
+}
+
 /// Parses report `index` (from 0) of a list, naming it when it is not one.
 fn parse_report(index: usize, text: &str) -> Result<Report, String> {
     serde_json::from_str(text)
@@ -209,7 +219,7 @@ pub fn render(report: Report, overrides: &str) -> Result<Report, String> {
 #[pyo3(name = "tally")]
 fn py_tally(py: Python<'_>, paths: Vec<String>, options: &str) -> PyResult<String> {
     let (user, compiled) = user_options(options).map_err(value_error)?;
-    Ok(py.allow_threads(|| to_json(&tally_paths(&paths, compiled).report(&user))))
+    Ok(py.allow_threads(|| report_json(&tally_paths(&paths, compiled), &user)))
 }
 
 /// `tally_stream(fileobj, name, options_json, parallel=True) -> report_json`:
@@ -236,7 +246,7 @@ fn py_tally_stream(
         } else {
             analyzer.analyze(name, reader)
         };
-        to_json(&tally.report(&user))
+        report_json(&tally, &user)
     }))
 }
 

@@ -182,3 +182,24 @@ def test_gil_released_during_tally(big_file):
     # Holding the GIL would leave the loop (almost) still for the whole tally;
     # released, it runs at a good fraction of its own speed even on a busy machine.
     assert during > 0.05 * alone_rate * seconds, (during, alone_rate, seconds)
+
+
+def test_report_with_panels_equals_cli(sample):
+    """--report (schema 2) from Python = the CLI's, whole and per stream."""
+    for options in (
+        {"report": True, "all": True},
+        {"report": True, "top": 5, "where": ["status>=400", "method=GET"], "bucket": "1h"},
+        {"report": True, "by": "status", "panels": ["status", "browser"], "since": "2015-05-18", "until": "2015-05-19T06:00"},
+    ):
+        cli_options = dict(options)
+        if "panels" in cli_options:
+            cli_options["by"] = ",".join(cli_options.pop("panels"))
+        cli = run_cli([sample], **cli_options)
+        ours = logtally.tally([sample], **options)
+        with open(sample, "rb") as f:
+            streamed = logtally.tally_stream(f, sample, **options)
+        assert ours["schema"] == 2
+        for key in ("totals", "panels", "timeseries", "files", "errors", "options"):
+            assert ours[key] == cli[key], key
+            assert streamed[key] == cli[key], key
+        assert sum(p["hits"] for p in ours["timeseries"]["points"]) == ours["totals"]["counted"]
