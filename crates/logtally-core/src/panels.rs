@@ -170,6 +170,13 @@ pub struct Panels {
     offsets: Vec<i32>,
     /// The newest record's wall-clock time, in seconds since the local epoch.
     newest: Option<i64>,
+    /// Per panel, the last key counted and its index: consecutive records
+    /// mostly share their status, method, hour... (not shipped; cleared by merges).
+    #[serde(skip)]
+    last_keys: Vec<(Vec<u8>, usize)>,
+    /// The last minute counted and its index.
+    #[serde(skip)]
+    last_minute: Option<(i64, usize)>,
 }
 
 impl Panels {
@@ -200,7 +207,16 @@ impl Panels {
     /// the key's id, for [`add_totals`](Self::add_totals).
     pub(crate) fn add_key(&mut self, index: usize, key: &[u8], hit: &Hit) -> u32 {
         let key: &[u8] = if key.is_empty() { b"-" } else { key };
+        if self.last_keys.len() < self.panels.len() {
+            self.last_keys
+                .resize(self.panels.len(), (Vec::new(), usize::MAX));
+        }
         let cells = &mut self.panels[index].1;
+        let last = &mut self.last_keys[index];
+        if last.1 != usize::MAX && last.0 == key {
+            cells[last.1].add(hit);
+            return key_id(index, last.1);
+        }
         let at = match std::str::from_utf8(key) {
             Ok(k) => match cells.get_full_mut(k) {
                 Some((at, _, cell)) => {
@@ -220,6 +236,9 @@ impl Panels {
                 at
             }
         };
+        last.0.clear();
+        last.0.extend_from_slice(key);
+        last.1 = at;
         key_id(index, at)
     }
 
@@ -235,15 +254,19 @@ impl Panels {
             }
             let second = time.naive_local().and_utc().timestamp();
             self.newest = self.newest.max(Some(second));
-            let (at, point) = match self.minutes.get_full_mut(&second.div_euclid(60)) {
-                Some((at, _, point)) => (at, point),
-                None => {
-                    let (at, _) = self
-                        .minutes
-                        .insert_full(second.div_euclid(60), Minute::default());
-                    (at, &mut self.minutes[at])
+            let minute = second.div_euclid(60);
+            let at = match self.last_minute {
+                Some((m, at)) if m == minute => at,
+                _ => {
+                    let at = match self.minutes.get_index_of(&minute) {
+                        Some(at) => at,
+                        None => self.minutes.insert_full(minute, Minute::default()).0,
+                    };
+                    self.last_minute = Some((minute, at));
+                    at
                 }
             };
+            let point = &mut self.minutes[at];
             point.hits += 1;
             point.bytes += hit.bytes;
             if let Some(class) = hit.status_class {
@@ -272,6 +295,8 @@ impl Panels {
         if self.visitors.len() < other.visitors.len() {
             std::mem::swap(self, &mut other);
         }
+        self.last_keys.clear();
+        self.last_minute = None;
         // Cells and minutes add up; `remap` turns other's ids into ours.
         let mut remap: Vec<Vec<u32>> = Vec::with_capacity(self.panels.len());
         for (index, ((_, mine), (_, theirs))) in
