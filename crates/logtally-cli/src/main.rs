@@ -71,8 +71,8 @@ struct Cli {
     #[arg(long = "where", value_name = "EXPR")]
     conditions: Vec<String>,
 
-    /// The time series' bucket with --report: 1m, 5m, 15m, 1h or 1d (default:
-    /// chosen from the time span, 100-200 points).
+    /// The time series' bucket: 1m, 5m, 15m, 1h or 1d (default: chosen from the
+    /// time span, 100-200 points). With one --by KEY: its top keys over time.
     #[arg(long, value_name = "WIDTH")]
     bucket: Option<Bucket>,
 
@@ -184,7 +184,8 @@ enum Color {
 
 /// The options as the core's contract (the same JSON the page and Python send).
 fn user_options(cli: &Cli) -> UserOptions {
-    let report = cli.report || cli.by.len() > 1;
+    // Several keys, or a key over time (--bucket), make a report with panels.
+    let report = cli.report || cli.by.len() > 1 || cli.bucket.is_some();
     UserOptions {
         by: cli.by.first().copied().unwrap_or_default(),
         report,

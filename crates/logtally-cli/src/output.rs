@@ -103,6 +103,11 @@ pub fn render_dashboard(report: &Dashboard, format: Format, color: bool, seconds
         Format::Csv | Format::Tsv => {
             let sep = if format == Format::Csv { ',' } else { '\t' };
             match (report.panels.0.as_slice(), &report.timeseries) {
+                // One key over time (--by KEY --bucket): bucket,key,hits.
+                ([_], _) if report.keys_over_time.is_some() => logtally_render::key_series_table(
+                    report.keys_over_time.as_ref().expect("checked"),
+                    sep,
+                ),
                 ([panel], _) => {
                     logtally_render::panel_table(report, &panel.name, sep).unwrap_or_default()
                 }

@@ -459,3 +459,66 @@ fn the_html_report_is_one_file_with_the_data_escaped() {
     assert!(!text.contains("src=\"http"), "a remote script");
     assert!(!text.contains("href=\"http"), "a remote stylesheet");
 }
+
+#[test]
+fn a_key_over_time_equals_the_series_of_its_records() {
+    let files = [sample()];
+    let out = logtally()
+        .args([
+            "--by", "status", "--bucket", "1h", "--top", "3", "--format", "json", "-q",
+        ])
+        .args(&files)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let series = &v["keys_over_time"];
+    assert_eq!(series["panel"], "status");
+    assert_eq!(series["bucket"], "1h");
+    let points = series["points"].as_array().unwrap();
+    for key in ["200", "304", "404"] {
+        let ours: Vec<(String, u64)> = points
+            .iter()
+            .filter(|p| p["key"] == key)
+            .map(|p| {
+                (
+                    p["start"].as_str().unwrap().to_string(),
+                    p["hits"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        // The independent script's time series of that status alone.
+        let condition = format!("status={key}");
+        let theirs = independent(&["--bucket", "1h", "--where", &condition], &files[..]);
+        let theirs: Vec<(String, u64)> = theirs["timeseries"]["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["start"].as_str().unwrap().to_string(),
+                    p["hits"].as_u64().unwrap(),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let nonzero: Vec<(String, u64)> = ours.iter().filter(|(_, n)| *n > 0).cloned().collect();
+        assert_eq!(nonzero, theirs, "{key}");
+        assert_eq!(
+            ours.iter().map(|(_, n)| n).sum::<u64>(),
+            v["panels"]["status"]["hits"][key].as_u64().unwrap()
+        );
+    }
+    // Long form for a spreadsheet.
+    let out = logtally()
+        .args([
+            "--by", "status", "--bucket", "1d", "--top", "2", "--format", "csv", "-q",
+        ])
+        .args(&files)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        csv.starts_with("bucket,status,hits\n2015-05-17T00:00:00+00:00,200,1496\n"),
+        "{csv}"
+    );
+}

@@ -159,6 +159,8 @@ pub struct Options {
     /// Which records count (`--since`, `--until`, `--where`), validated by
     /// [`crate::UserOptions::compile`].
     pub selection: SelectionText,
+    /// With one panel: count its keys per bucket of this width too.
+    pub key_bucket: Option<crate::Bucket>,
 }
 
 impl Default for Options {
@@ -173,6 +175,7 @@ impl Default for Options {
             book_compat: false,
             panels: Vec::new(),
             selection: SelectionText::default(),
+            key_bucket: None,
         }
     }
 }
@@ -557,7 +560,7 @@ impl Analyzer {
         partial.count_time(record.seconds);
         let panels = partial
             .panels
-            .get_or_insert_with(|| Box::new(Panels::new(&options.panels)));
+            .get_or_insert_with(|| Box::new(options.empty_panels()));
         let hit = Hit {
             visitor: record.visitor(),
             bytes: record.bytes_sent(),
@@ -859,6 +862,15 @@ fn parse_record<'a>(
 }
 
 impl Options {
+    /// The panels a stream starts with: with one panel and a bucket, its
+    /// keys are counted per bucket too.
+    fn empty_panels(&self) -> Panels {
+        match (self.panels.as_slice(), self.key_bucket) {
+            ([key], Some(bucket)) => Panels::with_key_series(*key, bucket),
+            _ => Panels::new(&self.panels),
+        }
+    }
+
     /// Whether `record` counts: the prefix (and, for the path key or under
     /// `book_compat`, the book's path filter), then the user's selection. In
     /// `--report` the path filter shapes the path panel only.

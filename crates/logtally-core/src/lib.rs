@@ -38,7 +38,9 @@ pub use filter::{PathFilter, PrefixFilter};
 pub use logtally_format::PRESETS as LOG_FORMAT_PRESETS;
 pub use merge::{merge_reports, reshow, MergeError};
 pub use options::{OptionsError, UserOptions};
-pub use panels::{Bucket, PanelReport, PanelRow, Panels, Point, TimeSeries, TimeSummary};
+pub use panels::{
+    Bucket, KeyPoint, KeySeries, PanelReport, PanelRow, Panels, Point, TimeSeries, TimeSummary,
+};
 pub use read::{Block, LineReader, ReadError};
 pub use selection::{parse_local_time, Condition, Selection, SelectionError, SelectionText};
 pub use tally::{

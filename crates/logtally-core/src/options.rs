@@ -159,6 +159,7 @@ impl UserOptions {
             log_format: self.log_format.clone(),
             book_compat: self.book_compat,
             panels: self.report_panels(),
+            key_bucket: self.bucket.filter(|_| self.report_panels().len() == 1),
             selection,
             ..Options::default()
         })
@@ -222,6 +223,7 @@ impl UserOptions {
             ("since", self.since != other.since),
             ("until", self.until != other.until),
             ("where", self.conditions != other.conditions),
+            ("bucket", self.bucket != other.bucket),
         ];
         differs.into_iter().find(|(_, d)| *d).map(|(name, _)| name)
     }

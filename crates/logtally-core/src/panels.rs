@@ -177,6 +177,9 @@ pub struct Panels {
     /// The last minute counted and its index.
     #[serde(skip)]
     last_minute: Option<(i64, usize)>,
+    /// With one panel and a bucket (`--by KEY --bucket 1h`): hits per (key id,
+    /// bucket start in local minutes), and the bucket.
+    by_bucket: Option<(Bucket, foldhash::HashMap<(u32, i64), u64>)>,
 }
 
 impl Panels {
@@ -185,6 +188,14 @@ impl Panels {
         Panels {
             panels: keys.iter().map(|&k| (k, Default::default())).collect(),
             ..Default::default()
+        }
+    }
+
+    /// Empty panels for one key that also count its keys per `bucket`.
+    pub fn with_key_series(key: GroupBy, bucket: Bucket) -> Self {
+        Panels {
+            by_bucket: Some((bucket, Default::default())),
+            ..Panels::new(&[key])
         }
     }
 
@@ -213,29 +224,37 @@ impl Panels {
         }
         let cells = &mut self.panels[index].1;
         let last = &mut self.last_keys[index];
-        if last.1 != usize::MAX && last.0 == key {
+        let at = if last.1 != usize::MAX && last.0 == key {
             cells[last.1].add(hit);
-            return key_id(index, last.1);
-        }
-        let at = match std::str::from_utf8(key) {
-            Ok(k) => match cells.get_full_mut(k) {
-                Some((at, _, cell)) => {
-                    cell.add(hit);
-                    at
-                }
-                None => {
-                    let (at, _) = cells.insert_full(k.to_string(), Cell::default());
+            last.1
+        } else {
+            match std::str::from_utf8(key) {
+                Ok(k) => match cells.get_full_mut(k) {
+                    Some((at, _, cell)) => {
+                        cell.add(hit);
+                        at
+                    }
+                    None => {
+                        let (at, _) = cells.insert_full(k.to_string(), Cell::default());
+                        cells[at].add(hit);
+                        at
+                    }
+                },
+                Err(_) => {
+                    let (at, _) = cells
+                        .insert_full(String::from_utf8_lossy(key).into_owned(), Cell::default());
                     cells[at].add(hit);
                     at
                 }
-            },
-            Err(_) => {
-                let (at, _) =
-                    cells.insert_full(String::from_utf8_lossy(key).into_owned(), Cell::default());
-                cells[at].add(hit);
-                at
             }
         };
+        if let (Some((bucket, hits)), Some(time)) = (&mut self.by_bucket, hit.time) {
+            let minute = time.naive_local().and_utc().timestamp().div_euclid(60);
+            let width = bucket.minutes();
+            *hits
+                .entry((key_id(index, at), minute - minute.rem_euclid(width)))
+                .or_default() += 1;
+        }
         last.0.clear();
         last.0.extend_from_slice(key);
         last.1 = at;
@@ -335,6 +354,11 @@ impl Panels {
                 remap[panel][index]
             }
         };
+        if let (Some((_, mine)), Some((_, theirs))) = (&mut self.by_bucket, other.by_bucket) {
+            for ((id, bucket), n) in theirs {
+                *mine.entry((mapped(id), bucket)).or_default() += n;
+            }
+        }
         // A visitor both sides counted under the same key was added twice.
         for (visitor, theirs) in other.visitors {
             match self.visitors.entry(visitor) {
@@ -471,26 +495,14 @@ impl Panels {
                 points.entry(b).or_default().visitors = n;
             }
         }
-        let offset_seconds = self.offsets.first().copied().unwrap_or(0);
-        let offset = FixedOffset::east_opt(offset_seconds)
-            .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
-        let utc_offset = if self.offsets.len() > 1 {
-            format!("mixed ({} shown)", offset)
-        } else {
-            offset.to_string()
-        };
+        let (offset, utc_offset) = self.offset();
         Some(TimeSeries {
             bucket: bucket.name().to_string(),
             utc_offset,
             points: points
                 .into_iter()
                 .map(|(minute, p)| {
-                    let local = DateTime::UNIX_EPOCH.naive_utc() + Duration::minutes(minute);
-                    let start = local
-                        .and_local_timezone(offset)
-                        .single()
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| local.format("%Y-%m-%dT%H:%M:%S").to_string());
+                    let start = bucket_start(minute, offset);
                     Point {
                         start,
                         hits: p.hits,
@@ -505,6 +517,90 @@ impl Panels {
                 .collect(),
         })
     }
+}
+
+impl Panels {
+    /// The offset the series' times are shown in, and how it is stated.
+    fn offset(&self) -> (FixedOffset, String) {
+        let offset_seconds = self.offsets.first().copied().unwrap_or(0);
+        let offset = FixedOffset::east_opt(offset_seconds)
+            .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+        let stated = if self.offsets.len() > 1 {
+            format!("mixed ({} shown)", offset)
+        } else {
+            offset.to_string()
+        };
+        (offset, stated)
+    }
+
+    /// With one panel and a bucket (`--by KEY --bucket 1h`): the hits of the
+    /// `rows`' keys (the panel's top rows) in every bucket, zeros included.
+    pub fn key_series(&self, rows: &[PanelRow]) -> Option<KeySeries> {
+        let (bucket, hits) = self.by_bucket.as_ref()?;
+        let (by, cells) = self.panels.first()?;
+        let width = bucket.minutes();
+        let first = *self.minutes.keys().min()?;
+        let last = *self.minutes.keys().max()?;
+        let (offset, utc_offset) = self.offset();
+        let ids: Vec<Option<u32>> = rows
+            .iter()
+            .map(|r| cells.get_index_of(&r.key).map(|at| key_id(0, at)))
+            .collect();
+        let mut points = Vec::new();
+        let mut at = first - first.rem_euclid(width);
+        while at <= last {
+            let start = bucket_start(at, offset);
+            for (row, id) in rows.iter().zip(&ids) {
+                points.push(KeyPoint {
+                    start: start.clone(),
+                    key: row.key.clone(),
+                    hits: id.and_then(|id| hits.get(&(id, at))).copied().unwrap_or(0),
+                });
+            }
+            at += width;
+        }
+        Some(KeySeries {
+            panel: by.name().to_string(),
+            bucket: bucket.name().to_string(),
+            utc_offset,
+            points,
+        })
+    }
+}
+
+/// The start of the bucket at `minute` (local minutes since the epoch), RFC 3339.
+fn bucket_start(minute: i64, offset: FixedOffset) -> String {
+    let local = DateTime::UNIX_EPOCH.naive_utc() + Duration::minutes(minute);
+    local
+        .and_local_timezone(offset)
+        .single()
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| local.format("%Y-%m-%dT%H:%M:%S").to_string())
+}
+
+/// One key in one bucket (`--by KEY --bucket 1h`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPoint {
+    /// The bucket's start, RFC 3339 in the log's time zone.
+    pub start: String,
+    /// The key.
+    pub key: String,
+    /// Its hits in the bucket.
+    pub hits: u64,
+}
+
+/// The top keys of one panel over time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySeries {
+    /// The panel.
+    pub panel: String,
+    /// The buckets' width.
+    pub bucket: String,
+    /// The log's UTC offset, in which the buckets start.
+    pub utc_offset: String,
+    /// Every bucket from the first record's to the last's, and in each every
+    /// key shown in the panel (in the panel's order), zeros included.
+    pub points: Vec<KeyPoint>,
 }
 
 /// The visitor count of the key or minute `id`.

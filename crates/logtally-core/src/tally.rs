@@ -12,7 +12,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::options::UserOptions;
-use crate::panels::{PanelReport, PanelRow, Panels, TimeSeries};
+use crate::panels::{KeySeries, PanelReport, PanelRow, Panels, TimeSeries};
 
 /// Line and byte accounting, for one file or many.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,6 +342,8 @@ impl Tally {
         errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         let empty = Panels::new(&options.report_panels());
         let panels = self.panels.as_deref().unwrap_or(&empty);
+        let shown = PanelsJson(panels.report(options.limit()));
+        let keys_over_time = shown.0.first().and_then(|p| panels.key_series(&p.rows));
         Dashboard {
             schema: 2,
             totals: DashboardTotals {
@@ -349,8 +351,9 @@ impl Tally {
                 visitors: panels.visitors(),
                 bytes_sent: panels.bytes_sent(),
             },
-            panels: PanelsJson(panels.report(options.limit())),
+            panels: shown,
             timeseries: panels.timeseries(options.bucket),
+            keys_over_time,
             files,
             errors,
             partial: false,
@@ -395,6 +398,9 @@ pub struct Dashboard {
     pub panels: PanelsJson,
     /// Hits over time (`None` when no record has a time).
     pub timeseries: Option<TimeSeries>,
+    /// With one panel and `--bucket`: its top keys' hits over time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys_over_time: Option<KeySeries>,
     /// Per-file accounting, sorted by path.
     pub files: Vec<FileSummary>,
     /// Problems, sorted by path and line.

@@ -22,7 +22,7 @@
 
 use std::fmt::Write;
 
-use logtally_core::{Dashboard, PanelReport, TimeSeries};
+use logtally_core::{Dashboard, KeySeries, PanelReport, TimeSeries};
 
 const TEMPLATE: &str = include_str!("../../../web/report-template.html");
 const CHART_JS: &str = include_str!("../../../web/vendor/uPlot.iife.min.js");
@@ -95,6 +95,16 @@ pub fn timeseries_table(series: &TimeSeries, sep: char) -> String {
         ] {
             let _ = writeln!(s, "{}{sep}{key}{sep}{n}", p.start);
         }
+    }
+    s
+}
+
+/// A panel's top keys over time (`--by KEY --bucket 1h`) in long form:
+/// `bucket,key,hits`.
+pub fn key_series_table(series: &KeySeries, sep: char) -> String {
+    let mut s = format!("bucket{sep}{}{sep}hits\n", series.panel);
+    for p in &series.points {
+        let _ = writeln!(s, "{}{sep}{}{sep}{}", p.start, field(&p.key, sep), p.hits);
     }
     s
 }
@@ -182,6 +192,45 @@ pub fn terminal(report: &Dashboard, color: bool) -> String {
     for panel in &report.panels.0 {
         s.push('\n');
         s.push_str(&panel_text(panel, bold, plain));
+    }
+    if let Some(series) = &report.keys_over_time {
+        s.push('\n');
+        s.push_str(&key_series_text(series, bold, plain));
+    }
+    s
+}
+
+/// Each top key's hits over time as a sparkline, the key after it.
+fn key_series_text(series: &KeySeries, bold: &str, plain: &str) -> String {
+    const TICKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let mut keys: Vec<&str> = Vec::new();
+    for p in &series.points {
+        if !keys.contains(&p.key.as_str()) {
+            keys.push(&p.key);
+        }
+    }
+    let mut s = String::new();
+    let buckets = series.points.len() / keys.len().max(1);
+    let _ = writeln!(
+        s,
+        "{bold}{} over time{plain} ({buckets} buckets of {}, UTC offset {})",
+        series.panel.to_uppercase(),
+        series.bucket,
+        series.utc_offset
+    );
+    for key in keys {
+        let hits: Vec<u64> = series
+            .points
+            .iter()
+            .filter(|p| p.key == key)
+            .map(|p| p.hits)
+            .collect();
+        let max = hits.iter().copied().max().unwrap_or(0).max(1);
+        let line: String = hits
+            .iter()
+            .map(|&h| TICKS[((h * 7) / max) as usize])
+            .collect();
+        let _ = writeln!(s, "{line}  {}", printable(key));
     }
     s
 }
