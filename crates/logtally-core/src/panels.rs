@@ -152,6 +152,9 @@ impl Minute {
 
 type Keyed<K, V> = IndexMap<K, V, foldhash::fast::RandomState>;
 
+/// Hits per (key id, bucket start in local minutes).
+type KeyBucketHits = foldhash::HashMap<(u32, i64), u64>;
+
 /// The panels' state: what a report with panels is made from.
 ///
 /// Visitors are exact: one table maps each visitor to the (panel, key) ids
@@ -179,7 +182,7 @@ pub struct Panels {
     last_minute: Option<(i64, usize)>,
     /// With one panel and a bucket (`--by KEY --bucket 1h`): hits per (key id,
     /// bucket start in local minutes), and the bucket.
-    by_bucket: Option<(Bucket, foldhash::HashMap<(u32, i64), u64>)>,
+    by_bucket: Option<(Bucket, KeyBucketHits)>,
 }
 
 impl Panels {
