@@ -325,6 +325,7 @@ impl Panels {
             self.panels.iter_mut().zip(other.panels).enumerate()
         {
             let mut ids = Vec::with_capacity(theirs.len());
+            mine.reserve(theirs.len());
             for (key, cell) in theirs {
                 let at = match mine.get_full_mut(&key) {
                     Some((at, _, c)) => {
@@ -362,6 +363,7 @@ impl Panels {
                 *mine.entry((mapped(id), bucket)).or_default() += n;
             }
         }
+        self.visitors.reserve(other.visitors.len());
         // A visitor both sides counted under the same key was added twice.
         for (visitor, theirs) in other.visitors {
             match self.visitors.entry(visitor) {
