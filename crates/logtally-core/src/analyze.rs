@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::details::{check_url, parse_time, split_request, url_path, Request, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
-use crate::keys::{panel_key, KeyCache, Record};
+use crate::keys::{panel_key, KeyCache, PathVerdict, Record};
 use crate::panels::{status_class, Hit, Panels};
 use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
@@ -479,12 +479,13 @@ impl Analyzer {
             return Outcome::Filtered;
         }
         let seconds = record.seconds;
-        match panel_key(
-            &record,
-            options.group_by,
-            options.path_filter.as_ref(),
-            keys,
-        ) {
+        // Where `admits` applied the path filter, the path passed it.
+        let mut verdict = if options.filters_every_path() {
+            PathVerdict::kept()
+        } else {
+            PathVerdict::new(options.path_filter.as_ref())
+        };
+        match panel_key(&record, options.group_by, &mut verdict, keys) {
             Some(key) => Outcome::Counted { key, seconds },
             None => Outcome::Filtered,
         }
@@ -569,9 +570,10 @@ impl Analyzer {
             time: record.time,
         };
         let mut ids = smallvec::SmallVec::new();
+        let mut verdict = PathVerdict::new(options.path_filter.as_ref());
         for index in 0..panels.len() {
             let by = panels.key_at(index);
-            if let Some(key) = panel_key(&record, by, options.path_filter.as_ref(), keys) {
+            if let Some(key) = panel_key(&record, by, &mut verdict, keys) {
                 ids.push(panels.add_key(index, &key, &hit));
             }
         }
@@ -871,13 +873,19 @@ impl Options {
         }
     }
 
+    /// Whether the book's path filter drops records (the path key alone, or
+    /// the book's behaviour), rather than shaping the path panel only.
+    fn filters_every_path(&self) -> bool {
+        self.path_filter.is_some()
+            && (self.book_compat || (self.panels.is_empty() && self.group_by == GroupBy::Path))
+    }
+
     /// Whether `record` counts: the prefix (and, for the path key or under
     /// `book_compat`, the book's path filter), then the user's selection. In
     /// `--report` the path filter shapes the path panel only.
     fn admits(&self, record: &Record<'_>, selection: &Selection) -> bool {
         if let Some(filter) = &self.path_filter {
-            let single_path = self.panels.is_empty() && self.group_by == GroupBy::Path;
-            if (self.book_compat || single_path) && !filter.accepts(record.path) {
+            if self.filters_every_path() && !filter.accepts(record.path) {
                 return false;
             }
         }

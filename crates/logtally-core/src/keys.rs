@@ -70,6 +70,39 @@ pub(crate) struct KeyCache {
     minute: Option<(NaiveDateTime, Vec<u8>, Vec<u8>)>,
     /// Browser and OS per user agent (bounded: cleared when full).
     agents: foldhash::HashMap<Vec<u8>, (String, String)>,
+    /// The last user agent asked for and its browser and OS.
+    last_agent: Option<(Vec<u8>, (String, String))>,
+}
+
+/// Whether the book's path filter drops a record's path, found out once.
+pub(crate) struct PathVerdict<'f> {
+    filter: Option<&'f PathFilter>,
+    dropped: Option<bool>,
+}
+
+impl<'f> PathVerdict<'f> {
+    /// Not yet asked: `filter` runs at the first question.
+    pub fn new(filter: Option<&'f PathFilter>) -> Self {
+        PathVerdict {
+            filter,
+            dropped: None,
+        }
+    }
+
+    /// A path known to pass the filter.
+    pub fn kept() -> Self {
+        PathVerdict {
+            filter: None,
+            dropped: Some(false),
+        }
+    }
+
+    fn dropped(&mut self, path: &[u8]) -> bool {
+        let filter = self.filter;
+        *self
+            .dropped
+            .get_or_insert_with(|| filter.is_some_and(|f| !f.accepts(path)))
+    }
 }
 
 /// User agents remembered before the cache starts afresh.
@@ -92,35 +125,41 @@ impl KeyCache {
     }
 
     fn agent(&mut self, agent: &[u8]) -> &(String, String) {
-        if !self.agents.contains_key(agent) {
-            if self.agents.len() >= AGENT_CACHE {
-                self.agents.clear();
+        // The browser and OS panels ask in turn, and a visitor's requests
+        // follow each other: the last agent first, then the cache.
+        if self.last_agent.as_ref().is_none_or(|(a, _)| a != agent) {
+            if !self.agents.contains_key(agent) {
+                if self.agents.len() >= AGENT_CACHE {
+                    self.agents.clear();
+                }
+                let text = String::from_utf8_lossy(agent);
+                let parsed = woothee::parser::Parser::new()
+                    .parse(&text)
+                    .map(|r| (r.name.to_string(), r.os.to_string()))
+                    .unwrap_or_else(|| ("UNKNOWN".to_string(), "UNKNOWN".to_string()));
+                self.agents.insert(agent.to_vec(), parsed);
             }
-            let text = String::from_utf8_lossy(agent);
-            let parsed = woothee::parser::Parser::new()
-                .parse(&text)
-                .map(|r| (r.name.to_string(), r.os.to_string()))
-                .unwrap_or_else(|| ("UNKNOWN".to_string(), "UNKNOWN".to_string()));
-            self.agents.insert(agent.to_vec(), parsed);
+            self.last_agent = Some((agent.to_vec(), self.agents[agent].clone()));
         }
-        &self.agents[agent]
+        &self.last_agent.as_ref().expect("set above").1
     }
 }
 
 /// The record's key in panel `by`; `None` when the record is not in it (a
 /// path the filter drops is not in `path` but in `static`; only 404s are in
-/// `not-found`). `path_filter` is the book's filter of uninteresting paths.
+/// `not-found`). `verdict` says whether the book's filter of uninteresting
+/// paths drops the record's path.
 ///
 /// The key borrows from the line where it can (no copy per record).
 pub(crate) fn panel_key<'x, 'r: 'x, 'c: 'x>(
     record: &Record<'r>,
     by: GroupBy,
-    path_filter: Option<&PathFilter>,
+    verdict: &mut PathVerdict<'_>,
     cache: &'c mut KeyCache,
 ) -> Option<Cow<'x, [u8]>> {
     let dash = || Some(Cow::Borrowed(&b"-"[..]));
     let path = || Some(Cow::Borrowed(record.path));
-    let dropped = || path_filter.is_some_and(|f| !f.accepts(record.path));
+    let mut dropped = || verdict.dropped(record.path);
     match by {
         GroupBy::Path => (!dropped()).then_some(Cow::Borrowed(record.path)),
         GroupBy::Static => (!record.path.is_empty() && dropped()).then(path).flatten(),
