@@ -214,10 +214,6 @@ fn reborrow<'r>(field: &Cow<'r, [u8]>) -> Cow<'r, [u8]> {
 /// after `scheme://` (or a leading `//`), up to `/`, `?` or `#`, without
 /// user info and port, lower-cased; `-` when there is none. The written text
 /// is kept (`http://\xe4.ru/` has the host `\xe4.ru`, not the WHATWG `xe4`).
-///
-/// ```ignore
-/// assert_eq!(referrer_host(Some(b"https://User@Example.com:8080/a")), "example.com");
-/// ```
 fn referrer_host(referer: Option<&[u8]>) -> String {
     let Some(r) = referer else {
         return "-".to_string();
@@ -258,4 +254,32 @@ fn referrer_host(referer: Option<&[u8]>) -> String {
         return "-".to_string();
     }
     String::from_utf8_lossy(host).to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::referrer_host;
+
+    #[test]
+    fn referrer_hosts_are_found_as_urlsplit_finds_them() {
+        for (referrer, host) in [
+            (&b"https://User@Example.com:8080/a?b#c"[..], "example.com"),
+            (b"http://[::1]:80/x", "[::1]"),
+            (b"//cdn.example.org/lib.js", "cdn.example.org"),
+            (b"http://\\xe4\\xe5.ru/", "\\xe4\\xe5.ru"),
+            (b"android-app://com.google.app/", "com.google.app"),
+            (b"-", "-"),
+            (b"not a url", "-"),
+            (b"http:///path", "-"),
+            (b"1http://x.org/", "-"),
+        ] {
+            assert_eq!(
+                referrer_host(Some(referrer)),
+                host,
+                "{}",
+                String::from_utf8_lossy(referrer)
+            );
+        }
+        assert_eq!(referrer_host(None), "-");
+    }
 }
