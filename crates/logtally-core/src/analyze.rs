@@ -280,6 +280,15 @@ pub struct Analyzer {
     keys: KeyCache,
 }
 
+/// A line's record (`Ok(None)`: a directive line of the format) beside the
+/// analyzer's parts that filter it and make its keys (disjoint borrows).
+struct ParsedLine<'a> {
+    record: Result<Option<Record<'a>>, Malformed>,
+    options: &'a Options,
+    selection: &'a Selection,
+    keys: &'a mut KeyCache,
+}
+
 /// Buffers a record's fields are copied into when they cannot borrow the line.
 #[derive(Clone, Default)]
 struct Scratch {
@@ -451,8 +460,9 @@ impl Analyzer {
         }
     }
 
-    /// Classifies one line (already split, without `\n`) of the current stream.
-    pub fn classify<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
+    /// The line's record, with the parts of the analyzer that filter it and
+    /// make its keys.
+    fn parse<'a>(&'a mut self, line: &'a [u8]) -> ParsedLine<'a> {
         let Analyzer {
             options,
             parser,
@@ -463,14 +473,24 @@ impl Analyzer {
             keys,
             ..
         } = self;
-        let record = match parse_record(
-            matcher,
-            parser,
-            scratch,
-            last_time,
-            options.book_compat,
-            line,
-        ) {
+        let compat = options.book_compat;
+        ParsedLine {
+            record: parse_record(matcher, parser, scratch, last_time, compat, line),
+            options,
+            selection,
+            keys,
+        }
+    }
+
+    /// Classifies one line (already split, without `\n`) of the current stream.
+    pub fn classify<'a>(&'a mut self, line: &'a [u8]) -> Outcome<'a> {
+        let ParsedLine {
+            record,
+            options,
+            selection,
+            keys,
+        } = self.parse(line);
+        let record = match record {
             Ok(Some(record)) => record,
             Ok(None) => return Outcome::Filtered,
             Err(why) => return Outcome::Malformed(why),
@@ -532,25 +552,13 @@ impl Analyzer {
     /// One line into every panel (`--report`): a record the selection keeps
     /// is counted once and added to each panel it has a key in.
     fn add_to_panels(&mut self, partial: &mut Partial, line: &[u8]) -> Result<(), Malformed> {
-        let Analyzer {
+        let ParsedLine {
+            record,
             options,
-            parser,
-            matcher,
-            scratch,
-            last_time,
             selection,
             keys,
-            ..
-        } = self;
-        let Some(record) = parse_record(
-            matcher,
-            parser,
-            scratch,
-            last_time,
-            options.book_compat,
-            line,
-        )?
-        else {
+        } = self.parse(line);
+        let Some(record) = record? else {
             partial.filtered += 1;
             return Ok(());
         };

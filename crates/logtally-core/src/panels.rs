@@ -11,6 +11,7 @@ use sketches_ddsketch::{Config, DDSketch};
 use smallvec::SmallVec;
 
 use crate::analyze::GroupBy;
+use crate::tally::ranked_rows;
 
 /// The (panel, key) ids one visitor was counted under: few for most
 /// visitors (one key per panel, a handful of minutes), a set for crawlers.
@@ -417,23 +418,8 @@ impl Panels {
             .iter()
             .filter(|(by, cells)| *by != GroupBy::Vhost || cells.keys().any(|k| k != "-"))
             .map(|(by, cells)| {
-                let mut rows: Vec<(&str, &Cell)> = cells
-                    .iter()
-                    .filter(|(_, c)| c.hits >= limit.min_count)
-                    .map(|(k, c)| (k.as_str(), c))
-                    .collect();
-                let order = |a: &(&str, &Cell), b: &(&str, &Cell)| {
-                    b.1.hits.cmp(&a.1.hits).then_with(|| a.0.cmp(b.0))
-                };
-                if let Some(top) = limit.top {
-                    if top < rows.len() {
-                        if top > 0 {
-                            rows.select_nth_unstable_by(top - 1, order);
-                        }
-                        rows.truncate(top);
-                    }
-                }
-                rows.sort_unstable_by(order);
+                let keyed = cells.iter().map(|(k, c)| (k.as_str(), c));
+                let rows = ranked_rows(keyed, |c| c.hits, limit);
                 PanelReport {
                     name: by.name().to_string(),
                     distinct: cells.len() as u64,

@@ -177,25 +177,11 @@ impl Tally {
     /// assert_eq!(top, vec![("/b".to_string(), 3), ("/c".to_string(), 3)]);
     /// ```
     pub fn ranked(&self, limit: Limit) -> Vec<(String, u64)> {
-        // Rank references and copy only the rows shown: with millions of keys
-        // (a crawler's URLs) and a top 20, nearly nothing is copied or sorted.
-        let mut rows: Vec<(&str, u64)> = self
-            .counts
-            .iter()
-            .filter(|(_, &n)| n >= limit.min_count)
-            .map(|(k, &n)| (k.as_str(), n))
-            .collect();
-        let order = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
-        if let Some(top) = limit.top {
-            if top < rows.len() {
-                if top > 0 {
-                    rows.select_nth_unstable_by(top - 1, order);
-                }
-                rows.truncate(top);
-            }
-        }
-        rows.sort_unstable_by(order);
-        rows.into_iter().map(|(k, n)| (k.to_string(), n)).collect()
+        let rows = self.counts.iter().map(|(k, &n)| (k.as_str(), n));
+        ranked_rows(rows, |&n| n, limit)
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect()
     }
 
     /// The report in logtally's JSON schema, files and problems in a stable
@@ -217,6 +203,29 @@ impl Tally {
             options: options.clone(),
         }
     }
+}
+
+/// The rows `limit` shows, by count (descending) then key. References are
+/// ranked and only the rows shown are sorted: with millions of keys (a
+/// crawler's URLs) and a top 20, nearly nothing is sorted or copied.
+pub(crate) fn ranked_rows<'a, T>(
+    rows: impl Iterator<Item = (&'a str, T)>,
+    count: impl Fn(&T) -> u64,
+    limit: Limit,
+) -> Vec<(&'a str, T)> {
+    let mut rows: Vec<(&str, T)> = rows.filter(|(_, t)| count(t) >= limit.min_count).collect();
+    let order =
+        |a: &(&str, T), b: &(&str, T)| count(&b.1).cmp(&count(&a.1)).then_with(|| a.0.cmp(b.0));
+    if let Some(top) = limit.top {
+        if top < rows.len() {
+            if top > 0 {
+                rows.select_nth_unstable_by(top - 1, order);
+            }
+            rows.truncate(top);
+        }
+    }
+    rows.sort_unstable_by(order);
+    rows
 }
 
 /// Adds the panels of `other` to `panels`.
