@@ -522,3 +522,49 @@ fn a_key_over_time_equals_the_series_of_its_records() {
         "{csv}"
     );
 }
+
+#[test]
+fn request_times_per_key_are_within_one_percent() {
+    // nginx lines with $request_time: /slow takes 1..=1000 ms, /fast 1..=100 ms.
+    let dir = common::fresh_dir("report", "times");
+    let log = dir.join("timed.log");
+    let mut text = String::new();
+    let mut expected: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    for i in 1..=1000u32 {
+        for (path, ms) in [("/slow", i), ("/fast", i % 100 + 1)] {
+            text.push_str(&format!(
+                "10.0.0.{} - - [17/May/2015:10:{:02}:00 +0000] \"GET {path} HTTP/1.1\" 200 5 \"-\" \"curl/8\" {:.3}\n",
+                i % 250,
+                i % 60,
+                f64::from(ms) / 1000.0
+            ));
+            expected.entry(path).or_default().push(f64::from(ms));
+        }
+    }
+    std::fs::write(&log, text).unwrap();
+    let format = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time"#;
+    let v = report(
+        &["--log-format", format, "--by", "path"],
+        &[log.to_string_lossy().into_owned()],
+    );
+    for (path, mut times) in expected {
+        times.sort_by(f64::total_cmp);
+        let t = &v["panels"]["path"]["time"][path];
+        assert_eq!(t["count"], 1000, "{path}");
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        let close = |got: &Value, want: f64, what: &str| {
+            let got = got.as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= want * 0.011 + 1e-9,
+                "{path} {what}: {got} vs {want}"
+            );
+        };
+        close(&t["mean_ms"], mean, "mean");
+        for (q, name) in [(0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")] {
+            // The sketch answers with a value whose rank is q (within 1% of it).
+            let want = times[((q * (times.len() - 1) as f64).floor()) as usize];
+            close(&t[name], want, name);
+        }
+    }
+    assert_eq!(v["totals"]["timed"], 2000);
+}
