@@ -72,7 +72,8 @@ struct Cli {
     conditions: Vec<String>,
 
     /// The time series' bucket: 1m, 5m, 15m, 1h or 1d (default: chosen from the
-    /// time span, 100-200 points). With one --by KEY: its top keys over time.
+    /// time span: the narrowest with at most 200 points). With one --by KEY: its
+    /// top keys over time.
     #[arg(long, value_name = "WIDTH")]
     bucket: Option<Bucket>,
 
