@@ -45,11 +45,13 @@ impl KeyIds {
         }
     }
 
-    fn ids(&self) -> Vec<u32> {
-        match self {
-            KeyIds::Few(list) => list.to_vec(),
-            KeyIds::Many(set) => set.iter().copied().collect(),
-        }
+    /// The ids, without copying them (merges walk every visitor's ids).
+    fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        let (few, many) = match self {
+            KeyIds::Few(list) => (Some(list.iter().copied()), None),
+            KeyIds::Many(set) => (None, Some(set.iter().copied())),
+        };
+        few.into_iter().flatten().chain(many.into_iter().flatten())
     }
 }
 
