@@ -262,9 +262,9 @@ pub struct Analyzer {
     parser: RecordParser,
     /// `log_format` compiled, unless it is `auto` (or the book's own pattern is used).
     fixed: Option<LogFormat>,
-    /// Why `log_format` does not compile (the CLI and the page refuse such
-    /// options before they get here; a library user may not).
-    invalid_format: Option<String>,
+    /// Why `log_format` or the selection does not compile (the CLI and the
+    /// page refuse such options before they get here; a library user may not).
+    invalid_options: Option<String>,
     /// How the current stream's lines become records.
     matcher: Matcher,
     /// The current stream's format, as reported per file.
@@ -347,7 +347,7 @@ fn hold<'a>(field: Cow<'a, [u8]>, buffer: &'a mut Vec<u8>) -> &'a [u8] {
 impl Analyzer {
     /// An analyzer with these options.
     pub fn new(options: Options) -> Self {
-        let (fixed, invalid_format) = if options.book_compat || options.log_format == AUTO {
+        let (fixed, invalid_options) = if options.book_compat || options.log_format == AUTO {
             (None, None)
         } else {
             match LogFormat::parse(&options.log_format) {
@@ -357,8 +357,8 @@ impl Analyzer {
         };
         // The CLI, the page and Python validate the selection first
         // (`UserOptions::compile`); a library user's bad one fails the stream.
-        let (selection, invalid_format) = match options.selection.parse() {
-            Ok(selection) => (selection, invalid_format),
+        let (selection, invalid_options) = match options.selection.parse() {
+            Ok(selection) => (selection, invalid_options),
             Err(e) => (
                 Selection::default(),
                 Some(format!("invalid selection: {e}")),
@@ -368,7 +368,7 @@ impl Analyzer {
             options,
             parser: RecordParser::new(),
             fixed,
-            invalid_format,
+            invalid_options,
             matcher: Matcher::Book {
                 fallback: Vec::new(),
             },
@@ -405,7 +405,7 @@ impl Analyzer {
             self.format_name = "book".to_string();
             return;
         }
-        if let Some(e) = &self.invalid_format {
+        if let Some(e) = &self.invalid_options {
             self.matcher = Matcher::Unknown;
             self.format_name = self.options.log_format.clone();
             self.stream_problem = Some(e.clone());
@@ -573,7 +573,7 @@ impl Analyzer {
         let hit = Hit {
             visitor: record.visitor(),
             bytes: record.bytes_sent(),
-            seconds: record.seconds.filter(|s| s.is_finite() && *s >= 0.0),
+            seconds: record.seconds,
             status_class: status_class(record.status_code()),
             time: record.time,
         };
@@ -730,7 +730,7 @@ impl Partial {
     /// Counts one record, with its request time where it has one.
     fn count_time(&mut self, seconds: Option<f64>) {
         self.counted += 1;
-        if let Some(s) = seconds.filter(|s| s.is_finite() && *s >= 0.0) {
+        if let Some(s) = seconds {
             let micros = (s * 1e6).round() as u64;
             self.timed += 1;
             self.time_total_us += micros;
@@ -1047,7 +1047,8 @@ fn fields_record<'a>(
         vhost,
         protocol,
         bytes: bytes.unwrap_or_else(dash),
-        seconds: request_time,
+        // A time that is no duration (negative, NaN) is no time.
+        seconds: request_time.filter(|s| s.is_finite() && *s >= 0.0),
     })
 }
 

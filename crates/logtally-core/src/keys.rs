@@ -23,7 +23,7 @@ pub(crate) struct Record<'a> {
     pub vhost: Option<Cow<'a, [u8]>>,
     /// The response size field as written (`-`: none).
     pub bytes: Cow<'a, [u8]>,
-    /// The time the server took, in seconds, where the format has it.
+    /// The time the server took, in seconds, where the format has it (finite, not negative).
     pub seconds: Option<f64>,
 }
 
