@@ -136,16 +136,7 @@ fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
     );
     for (i, (key, n)) in rows.iter().enumerate() {
         // Control characters from a log never reach the terminal raw.
-        let key: String = key
-            .chars()
-            .flat_map(|c| {
-                if c.is_control() {
-                    c.escape_default().collect::<Vec<_>>()
-                } else {
-                    vec![c]
-                }
-            })
-            .collect();
+        let key = logtally_core::printable(key);
         s.push_str(&format!(
             "{:>rank_width$}  {n:>count_width$}  {key}\n",
             i + 1

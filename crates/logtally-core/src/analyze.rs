@@ -1070,8 +1070,20 @@ pub fn failed_file(name: &str, message: &str) -> Tally {
 /// A line as it may appear in a message: lossy UTF-8, control bytes escaped, cut short.
 fn excerpt(line: &[u8]) -> String {
     const MAX: usize = 120;
-    let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]);
-    // Control bytes (NUL, escape sequences) are shown escaped, all else as it is.
+    let mut out = printable(&String::from_utf8_lossy(&line[..line.len().min(MAX)]));
+    if line.len() > MAX {
+        out.push_str("...");
+    }
+    out
+}
+
+/// Text from a log as it may reach a terminal: control characters (NUL,
+/// escape sequences) shown escaped, all else as it is.
+///
+/// ```
+/// assert_eq!(logtally_core::printable("/\x1b[31mred"), "/\\u{1b}[31mred");
+/// ```
+pub fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {
@@ -1079,9 +1091,6 @@ fn excerpt(line: &[u8]) -> String {
         } else {
             out.push(c);
         }
-    }
-    if line.len() > MAX {
-        out.push_str("...");
     }
     out
 }

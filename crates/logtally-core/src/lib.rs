@@ -31,7 +31,7 @@ mod selection;
 pub mod tally;
 
 pub use analyze::{
-    failed_file, Analyzer, GroupBy, Malformed, Options, Outcome, Partial, StreamEnd,
+    failed_file, printable, Analyzer, GroupBy, Malformed, Options, Outcome, Partial, StreamEnd,
 };
 pub use filter::{PathFilter, PrefixFilter};
 /// The log-format presets, simplest first (what `--log-format` accepts besides `auto` and format strings).

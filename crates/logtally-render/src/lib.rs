@@ -22,7 +22,7 @@
 
 use std::fmt::Write;
 
-use logtally_core::{Dashboard, KeySeries, PanelReport, TimeSeries};
+use logtally_core::{printable, Dashboard, KeySeries, PanelReport, TimeSeries};
 
 const TEMPLATE: &str = include_str!("../../../web/report-template.html");
 const CHART_JS: &str = include_str!("../../../web/vendor/uPlot.iife.min.js");
@@ -122,19 +122,6 @@ fn field(s: &str, sep: char) -> String {
             .replace('\n', "\\n")
             .replace('\r', "\\r")
     }
-}
-
-/// Control characters from a log never reach the terminal raw.
-fn printable(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// `n` bytes in kB, MB, GB.
