@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use logtally_core::{merge_reports, reshow, MergeError, Report, UserOptions};
+use logtally_core::{merge_reports, reshow, MergeError, Report, ReportJsonError, UserOptions};
 
 use crate::output::{self, Show};
 
@@ -32,14 +32,12 @@ pub fn run(cli: MergeCli) -> anyhow::Result<ExitCode> {
     for path in &cli.reports {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        if serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v["schema"] == 2) {
-            anyhow::bail!(
-                "{}: a report with panels (--report, schema 2) holds visitor counts, not the visitors, so it cannot be merged exactly; merge reports of one key (--by KEY --all)",
-                path.display()
-            );
-        }
-        let report: Report = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a logtally JSON report", path.display()))?;
+        let report = Report::from_json(&text).map_err(|e| match e {
+            ReportJsonError::Json(why) => {
+                anyhow::anyhow!("{}: not a logtally JSON report: {why}", path.display())
+            }
+            ReportJsonError::WithPanels => anyhow::anyhow!("{}: {e}", path.display()),
+        })?;
         reports.push(report);
     }
     let merged = merge_reports(reports).map_err(|e| {

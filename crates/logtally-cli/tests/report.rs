@@ -568,3 +568,20 @@ fn request_times_per_key_are_within_one_percent() {
     }
     assert_eq!(v["totals"]["timed"], 2000);
 }
+
+#[test]
+fn logtally_merge_refuses_a_report_with_panels_saying_why() {
+    let dir = common::fresh_dir("report", "merge");
+    let json = dir.join("panels.json");
+    let out = logtally()
+        .args(["--report", "--format", "json", "-q", "-o"])
+        .arg(&json)
+        .arg(sample())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = logtally().arg("merge").arg(&json).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("panels.json: a report with panels"), "{err}");
+}

@@ -44,6 +44,6 @@ pub use panels::{
 pub use read::{Block, LineReader, ReadError};
 pub use selection::{parse_local_time, Condition, Selection, SelectionError, SelectionText};
 pub use tally::{
-    Counts, Dashboard, DashboardTotals, FileSummary, Limit, PanelsJson, Problem, Report, Tally,
-    Totals,
+    Counts, Dashboard, DashboardTotals, FileSummary, Limit, PanelsJson, Problem, Report,
+    ReportJsonError, Tally, Totals,
 };

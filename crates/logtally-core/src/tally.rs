@@ -328,6 +328,39 @@ pub struct Report {
     pub options: UserOptions,
 }
 
+/// Why a text is not a report [`crate::merge_reports`] can take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportJsonError {
+    /// Not JSON of a report's shape.
+    #[error("{0}")]
+    Json(String),
+    /// A report with panels (schema 2): its visitors are counts, not visitors.
+    #[error("a report with panels (--report, schema 2) holds visitor counts, not the visitors, so it cannot be merged exactly; merge reports of one key (--by KEY --all)")]
+    WithPanels,
+}
+
+impl Report {
+    /// Parses a report of one key (the default JSON); a report with panels is
+    /// named as such.
+    ///
+    /// ```
+    /// use logtally_core::{Report, ReportJsonError};
+    /// assert_eq!(Report::from_json(r#"{"schema": 2, "panels": {}}"#).unwrap_err(), ReportJsonError::WithPanels);
+    /// assert!(matches!(Report::from_json("[]"), Err(ReportJsonError::Json(_))));
+    /// ```
+    pub fn from_json(text: &str) -> Result<Report, ReportJsonError> {
+        serde_json::from_str(text).map_err(|e| {
+            // Only a text that is no report is parsed again, to say why.
+            let schema = serde_json::from_str::<serde_json::Value>(text).map(|v| v["schema"] == 2);
+            if schema.unwrap_or(false) {
+                ReportJsonError::WithPanels
+            } else {
+                ReportJsonError::Json(e.to_string())
+            }
+        })
+    }
+}
+
 impl From<Report> for Tally {
     /// The tally behind a report (exact when the report is complete).
     fn from(report: Report) -> Tally {

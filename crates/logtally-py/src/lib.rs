@@ -13,7 +13,8 @@ use std::io::{self, Read};
 
 use logtally_core::parallel::analyze_parallel;
 use logtally_core::{
-    failed_file, merge_reports, reshow, Analyzer, Options, Report, Tally, UserOptions,
+    failed_file, merge_reports, reshow, Analyzer, Options, Report, ReportJsonError, Tally,
+    UserOptions,
 };
 use logtally_files::{expand, open, Input};
 use pyo3::exceptions::PyValueError;
@@ -77,8 +78,12 @@ fn report_json(tally: &Tally, user: &UserOptions) -> String {
 
 /// Parses report `index` (from 0) of a list, naming it when it is not one.
 fn parse_report(index: usize, text: &str) -> Result<Report, String> {
-    serde_json::from_str(text)
-        .map_err(|e| format!("report {} is not a logtally report: {e}", index + 1))
+    Report::from_json(text).map_err(|e| match e {
+        ReportJsonError::Json(why) => {
+            format!("report {} is not a logtally report: {why}", index + 1)
+        }
+        ReportJsonError::WithPanels => format!("report {}: {e}", index + 1),
+    })
 }
 
 /// Tallies files like the CLI's thread engine: PATH arguments expanded
