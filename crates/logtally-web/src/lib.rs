@@ -205,29 +205,36 @@ impl Session {
         }
     }
 
-    /// The merged report in the CLI's JSON schema, its top `top` rows (0: all).
-    pub fn report_json(&self, top: usize) -> String {
-        let options = UserOptions {
+    /// The session's options showing the top `top` rows (0: all).
+    fn shown(&self, top: usize) -> UserOptions {
+        UserOptions {
             top,
             all: top == 0,
             ..self.options.clone()
-        };
-        if options.report {
-            let report = self.dashboard(top);
-            return serde_json::to_string(&report).expect("a report serializes");
         }
-        let mut report = self.total.lock().unwrap().report(&options);
+    }
+
+    /// The merged report of one key (schema 1), its top `top` rows (0: all).
+    fn counts(&self, top: usize) -> logtally_core::Report {
+        let mut report = self.total.lock().unwrap().report(&self.shown(top));
         report.partial = self.cancelled.load(Ordering::Relaxed);
-        serde_json::to_string(&report).expect("a report serializes")
+        report
+    }
+
+    /// The merged report in the CLI's JSON schema, its top `top` rows (0: all).
+    pub fn report_json(&self, top: usize) -> String {
+        if self.options.report {
+            serde_json::to_string(&self.dashboard(top)).expect("a report serializes")
+        } else {
+            serde_json::to_string(&self.counts(top)).expect("a report serializes")
+        }
     }
 
     /// The report with panels (schema 2), its top `top` rows per panel (0: all).
     pub fn dashboard(&self, top: usize) -> logtally_core::Dashboard {
         let options = UserOptions {
-            top,
-            all: top == 0,
             report: true,
-            ..self.options.clone()
+            ..self.shown(top)
         };
         let mut report = self.total.lock().unwrap().dashboard(&options);
         report.partial = self.cancelled.load(Ordering::Relaxed);
@@ -244,14 +251,10 @@ impl Session {
     /// panel's rows in long form (`panel,key,hits,visitors,bytes`).
     pub fn report_csv(&self, top: usize) -> String {
         if self.options.report {
-            return logtally_render::panels_table(&self.dashboard(top), ',');
+            logtally_render::panels_table(&self.dashboard(top), ',')
+        } else {
+            logtally_render::counts_table(&self.counts(top), ',')
         }
-        let options = UserOptions {
-            top,
-            all: top == 0,
-            ..self.options.clone()
-        };
-        logtally_render::counts_table(&self.total.lock().unwrap().report(&options), ',')
     }
 }
 
