@@ -13,14 +13,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../chromium.mjs';
 import { serveDist } from '../serve.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = join(root, 'dist');
 const bin = process.env.LOGTALLY_BIN || join(root, 'target', 'release', 'logtally');
 const gen = process.env.LOGTALLY_GEN || join(root, 'target', 'release', 'logtally-gen');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const sample = join(root, 'samples', 'apache_logs.gz');
 
 /** Rows a panel of the dashboard shows at most (MAX_ROWS in web/dashboard.js). */
@@ -39,11 +38,7 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'logtally-dashboard-'));
   server = await serveDist(dist, { isolated: true });
   origin = server.origin;
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../chromium.mjs';
 import { serveDist } from '../serve.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -17,7 +17,6 @@ const dist = join(root, 'dist');
 const work = join(root, 'target', 'web-e2e');
 const bin = process.env.LOGTALLY_BIN || join(root, 'target', 'release', 'logtally');
 const gen = process.env.LOGTALLY_GEN || join(root, 'target', 'release', 'logtally-gen');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 let server;
 let origin;
@@ -31,11 +30,7 @@ before(async () => {
   origin = server.origin;
   plainServer = await serveDist(dist, { isolated: false });
   plainOrigin = plainServer.origin;
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
