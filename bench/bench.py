@@ -76,28 +76,35 @@ def run_logtally(binary, files, engine, jobs, floor, runs):
 
 def vhost_corpus(scale, seed_files):
     """The seed corpus as Apache's vhost_combined writes it (`%v:%p ` in front)."""
-    out_dir = BENCH / f"corpus-{scale}" / "vhost"
+    def write(tmp):
+        for f in seed_files:
+            target = tmp / Path(f).name
+            sh(["bash", "-c", f"gzip -dc {f} | sed 's/^/www.example.com:443 /' | gzip -1 > {target}"])
+    return cached_corpus(BENCH / f"corpus-{scale}" / "vhost", write)
+
+
+def cached_corpus(out_dir, write):
+    """The *.gz files of `out_dir`, written once by `write(tmp)` into a
+    directory beside it and renamed, so an interrupted run leaves no half corpus."""
     if not out_dir.exists():
         tmp = out_dir.with_suffix(".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        for f in seed_files:
-            target = tmp / Path(f).name
-            sh(["bash", "-c", f"gzip -dc {f} | sed 's/^/www.example.com:443 /' | gzip -1 > {target}"])
+        write(tmp)
         tmp.rename(out_dir)
     return sorted(str(p) for p in out_dir.glob("*.gz"))
 
 
+def generated_corpus(name, make, *args):
+    """BENCH/name written by the Python program `make` (given the directory,
+    then `args`) in a child process: Linux keeps a process's peak RSS across
+    fork and exec, so a large bench process would inflate the --stats of later runs."""
+    return cached_corpus(BENCH / name, lambda tmp: sh([sys.executable, "-c", make, str(tmp), *map(str, args)]))
+
+
 def distinct_corpus():
     """2 M lines with 2 M distinct paths in 4 gzip files: a crawler's unique URLs."""
-    out_dir = BENCH / "corpus-distinct"
-    if not out_dir.exists():
-        tmp = out_dir.with_suffix(".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        # In a child process: Linux keeps a process's peak RSS across fork and
-        # exec, so a large bench process would inflate the --stats of later runs.
-        make = r"""
+    make = r"""
 import gzip, sys
 n = 0
 for f in range(4):
@@ -108,9 +115,7 @@ for f in range(4):
                       f'"GET /catalog/item-{n:08d}/page?ref={n * 7919 % 100003} HTTP/1.1" 200 {n % 9000} '
                       f'"-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"\n')
 """
-        sh([sys.executable, "-c", make, str(tmp)])
-        tmp.rename(out_dir)
-    return sorted(str(p) for p in out_dir.glob("*.gz"))
+    return generated_corpus("corpus-distinct", make)
 
 
 def distinct_section(binary, seed_files, runs):
@@ -211,12 +216,7 @@ def visitors_corpus():
     """2.6 M real lines: the bundled sample (10,000 lines of a real site, 2,143
     visitors) 260 times, each copy 4 days later, in 5 gzip files, so visitors
     come back as on a real site (the seed corpus has a new host on every line)."""
-    out_dir = BENCH / "corpus-visitors"
-    if not out_dir.exists():
-        tmp = out_dir.with_suffix(".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        make = r"""
+    make = r"""
 import datetime, gzip, re, sys
 lines = gzip.open(sys.argv[2], "rt", errors="replace").read().splitlines()
 stamp = re.compile(r"\[(\d\d)/(\w\w\w)/(\d{4}):")
@@ -232,9 +232,7 @@ for f in range(5):
             days = 4 * (f * 52 + copy)
             out.write("\n".join(shifted(l, days) for l in lines) + "\n")
 """
-        sh([sys.executable, "-c", make, str(tmp), str(ROOT / "samples" / "apache_logs.gz")])
-        tmp.rename(out_dir)
-    return sorted(str(p) for p in out_dir.glob("*.gz"))
+    return generated_corpus("corpus-visitors", make, ROOT / "samples" / "apache_logs.gz")
 
 
 def report_section(binary, seed_files, runs):
