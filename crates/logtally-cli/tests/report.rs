@@ -22,6 +22,11 @@ fn sample() -> String {
         .into_owned()
 }
 
+/// `logtally ARGS... SAMPLE`.
+fn on_sample(args: &[&str]) -> std::process::Output {
+    logtally().args(args).arg(sample()).output().unwrap()
+}
+
 fn corpus(name: &str, files: usize, lines: usize, seed: u64) -> Vec<String> {
     let dir = common::fresh_dir("report", name);
     logtally_gen::write_corpus(&dir, files, lines, seed, logtally_gen::Style::Wild)
@@ -330,20 +335,11 @@ fn relative_times_count_back_from_the_newest_record() {
 
 #[test]
 fn single_keys_keep_their_report_and_several_keys_make_panels() {
-    let files = [sample()];
-    let out = logtally()
-        .args(["--by", "status", "--format", "json", "-q"])
-        .arg(&files[0])
-        .output()
-        .unwrap();
+    let out = on_sample(&["--by", "status", "--format", "json", "-q"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.get("schema").is_none());
     assert_eq!(v["counts"]["404"], 213);
-    let out = logtally()
-        .args(["--by", "status,method", "--format", "json", "-q"])
-        .arg(&files[0])
-        .output()
-        .unwrap();
+    let out = on_sample(&["--by", "status,method", "--format", "json", "-q"]);
     let text = String::from_utf8(out.stdout).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     let mut names: Vec<&String> = v["panels"].as_object().unwrap().keys().collect();
@@ -352,29 +348,17 @@ fn single_keys_keep_their_report_and_several_keys_make_panels() {
     // In the order asked for.
     assert!(text.find("\"status\": {").unwrap() < text.find("\"method\": {").unwrap());
     // One panel as CSV: key, hits, visitors, bytes.
-    let out = logtally()
-        .args(["--report", "--by", "status", "--format", "csv", "-q"])
-        .arg(&files[0])
-        .output()
-        .unwrap();
+    let out = on_sample(&["--report", "--by", "status", "--format", "csv", "-q"]);
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(
         csv.starts_with("status,hits,visitors,bytes\n200,9125,"),
         "{csv}"
     );
     // Several panels do not fit one CSV.
-    let out = logtally()
-        .args(["--report", "--format", "csv"])
-        .arg(&files[0])
-        .output()
-        .unwrap();
+    let out = on_sample(&["--report", "--format", "csv"]);
     assert_eq!(out.status.code(), Some(2));
     // The time series in long form.
-    let out = logtally()
-        .args(["--report", "--bucket", "1d", "--format", "csv", "-q"])
-        .arg(&files[0])
-        .output()
-        .unwrap();
+    let out = on_sample(&["--report", "--bucket", "1d", "--format", "csv", "-q"]);
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(
         csv.starts_with("bucket,key,hits\n2015-05-17T00:00:00+00:00,hits,"),
@@ -463,13 +447,9 @@ fn the_html_report_is_one_file_with_the_data_escaped() {
 #[test]
 fn a_key_over_time_equals_the_series_of_its_records() {
     let files = [sample()];
-    let out = logtally()
-        .args([
-            "--by", "status", "--bucket", "1h", "--top", "3", "--format", "json", "-q",
-        ])
-        .args(&files)
-        .output()
-        .unwrap();
+    let out = on_sample(&[
+        "--by", "status", "--bucket", "1h", "--top", "3", "--format", "json", "-q",
+    ]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let series = &v["keys_over_time"];
     assert_eq!(series["panel"], "status");
@@ -509,13 +489,9 @@ fn a_key_over_time_equals_the_series_of_its_records() {
         );
     }
     // Long form for a spreadsheet.
-    let out = logtally()
-        .args([
-            "--by", "status", "--bucket", "1d", "--top", "2", "--format", "csv", "-q",
-        ])
-        .args(&files)
-        .output()
-        .unwrap();
+    let out = on_sample(&[
+        "--by", "status", "--bucket", "1d", "--top", "2", "--format", "csv", "-q",
+    ]);
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(
         csv.starts_with("bucket,status,hits\n2015-05-17T00:00:00+00:00,200,1496\n"),
