@@ -527,7 +527,7 @@ impl Analyzer {
         };
         match outcome {
             Outcome::Counted { key, seconds } => {
-                partial.count_time(seconds);
+                partial.count_record(seconds);
                 match partial.counts.get_mut(&*key) {
                     Some(n) => *n += 1,
                     None => {
@@ -566,7 +566,7 @@ impl Analyzer {
             partial.filtered += 1;
             return Ok(());
         }
-        partial.count_time(record.seconds);
+        partial.count_record(record.seconds);
         let panels = partial
             .panels
             .get_or_insert_with(|| Box::new(options.empty_panels()));
@@ -728,7 +728,7 @@ impl Partial {
     }
 
     /// Counts one record, with its request time where it has one.
-    fn count_time(&mut self, seconds: Option<f64>) {
+    fn count_record(&mut self, seconds: Option<f64>) {
         self.counted += 1;
         if let Some(s) = seconds {
             let micros = (s * 1e6).round() as u64;
