@@ -57,6 +57,15 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    /// Whether a visitor (host, day, user agent) has one key here for all
+    /// its records.
+    pub(crate) fn is_fixed_per_visitor(self) -> bool {
+        matches!(
+            self,
+            GroupBy::Host | GroupBy::Day | GroupBy::AgentProduct | GroupBy::Browser | GroupBy::Os
+        )
+    }
+
     /// Every key, in the order the CLI lists them.
     pub const ALL: [GroupBy; 14] = [
         GroupBy::Path,

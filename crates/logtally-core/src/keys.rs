@@ -68,10 +68,14 @@ const VISITOR_HASH: foldhash::quality::FixedState =
 pub(crate) struct KeyCache {
     /// The minute last formatted and its hour and day keys.
     minute: Option<(NaiveDateTime, Vec<u8>, Vec<u8>)>,
-    /// Browser and OS per user agent (bounded: cleared when full).
-    agents: foldhash::HashMap<Vec<u8>, (String, String)>,
-    /// The last user agent asked for and its browser and OS.
-    last_agent: Option<(Vec<u8>, (String, String))>,
+    /// Per user agent, the index of its browser and OS in `names` (bounded:
+    /// cleared when full).
+    agents: foldhash::HashMap<Vec<u8>, usize>,
+    /// The browsers and OSes found, (browser, OS) each.
+    names: Vec<(String, String)>,
+    /// The last user agent asked for and the index of its browser and OS
+    /// (the buffer is reused: no allocation per record).
+    last_agent: (Vec<u8>, Option<usize>),
 }
 
 /// Whether the book's path filter drops a record's path, found out once.
@@ -127,21 +131,33 @@ impl KeyCache {
     fn agent(&mut self, agent: &[u8]) -> &(String, String) {
         // The browser and OS panels ask in turn, and a visitor's requests
         // follow each other: the last agent first, then the cache.
-        if self.last_agent.as_ref().is_none_or(|(a, _)| a != agent) {
-            if !self.agents.contains_key(agent) {
-                if self.agents.len() >= AGENT_CACHE {
-                    self.agents.clear();
-                }
-                let text = String::from_utf8_lossy(agent);
-                let parsed = woothee::parser::Parser::new()
-                    .parse(&text)
-                    .map(|r| (r.name.to_string(), r.os.to_string()))
-                    .unwrap_or_else(|| ("UNKNOWN".to_string(), "UNKNOWN".to_string()));
-                self.agents.insert(agent.to_vec(), parsed);
+        let known = match self.last_agent {
+            (ref last, Some(at)) if last.as_slice() == agent => at,
+            _ => {
+                let at = match self.agents.get(agent) {
+                    Some(&at) => at,
+                    None => {
+                        if self.agents.len() >= AGENT_CACHE {
+                            self.agents.clear();
+                            self.names.clear();
+                        }
+                        let text = String::from_utf8_lossy(agent);
+                        let parsed = woothee::parser::Parser::new()
+                            .parse(&text)
+                            .map(|r| (r.name.to_string(), r.os.to_string()))
+                            .unwrap_or_else(|| ("UNKNOWN".to_string(), "UNKNOWN".to_string()));
+                        self.names.push(parsed);
+                        self.agents.insert(agent.to_vec(), self.names.len() - 1);
+                        self.names.len() - 1
+                    }
+                };
+                self.last_agent.0.clear();
+                self.last_agent.0.extend_from_slice(agent);
+                self.last_agent.1 = Some(at);
+                at
             }
-            self.last_agent = Some((agent.to_vec(), self.agents[agent].clone()));
-        }
-        &self.last_agent.as_ref().expect("set above").1
+        };
+        &self.names[known]
     }
 }
 
@@ -177,9 +193,11 @@ pub(crate) fn panel_key<'x, 'r: 'x, 'c: 'x>(
             }
             None => dash(),
         },
-        GroupBy::ReferrerHost => Some(Cow::Owned(
-            referrer_host(record.referer.as_deref()).into_bytes(),
-        )),
+        GroupBy::ReferrerHost => Some(match &record.referer {
+            Some(Cow::Borrowed(referer)) => referrer_host(Some(referer)),
+            Some(Cow::Owned(referer)) => Cow::Owned(referrer_host(Some(referer)).into_owned()),
+            None => referrer_host(None),
+        }),
         GroupBy::AgentProduct => match &record.user_agent {
             Some(Cow::Borrowed(agent)) => {
                 parse_agent(agent).map_or_else(dash, |a| Some(Cow::Borrowed(a.product)))
@@ -214,9 +232,10 @@ fn reborrow<'r>(field: &Cow<'r, [u8]>) -> Cow<'r, [u8]> {
 /// after `scheme://` (or a leading `//`), up to `/`, `?` or `#`, without
 /// user info and port, lower-cased; `-` when there is none. The written text
 /// is kept (`http://\xe4.ru/` has the host `\xe4.ru`, not the WHATWG `xe4`).
-fn referrer_host(referer: Option<&[u8]>) -> String {
+fn referrer_host(referer: Option<&[u8]>) -> Cow<'_, [u8]> {
+    let dash = Cow::Borrowed(&b"-"[..]);
     let Some(r) = referer else {
-        return "-".to_string();
+        return dash;
     };
     let after_scheme = match r.iter().position(|&b| b == b':') {
         Some(i)
@@ -231,7 +250,7 @@ fn referrer_host(referer: Option<&[u8]>) -> String {
         _ => r,
     };
     let Some(rest) = after_scheme.strip_prefix(b"//") else {
-        return "-".to_string();
+        return dash;
     };
     let end = rest
         .iter()
@@ -251,9 +270,14 @@ fn referrer_host(referer: Option<&[u8]>) -> String {
         &host[..host.iter().position(|&b| b == b':').unwrap_or(host.len())]
     };
     if host.is_empty() {
-        return "-".to_string();
+        return dash;
     }
-    String::from_utf8_lossy(host).to_lowercase()
+    // Mostly lower case already: borrowed then.
+    if host.iter().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
+        Cow::Owned(String::from_utf8_lossy(host).to_lowercase().into_bytes())
+    } else {
+        Cow::Borrowed(host)
+    }
 }
 
 #[cfg(test)]
@@ -275,11 +299,11 @@ mod tests {
         ] {
             assert_eq!(
                 referrer_host(Some(referrer)),
-                host,
+                host.as_bytes(),
                 "{}",
                 String::from_utf8_lossy(referrer)
             );
         }
-        assert_eq!(referrer_host(None), "-");
+        assert_eq!(referrer_host(None), &b"-"[..]);
     }
 }

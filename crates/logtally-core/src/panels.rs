@@ -29,7 +29,8 @@ impl KeyIds {
     fn insert(&mut self, id: u32) -> bool {
         match self {
             KeyIds::Few(list) => {
-                if list.contains(&id) {
+                // Without an early exit the scan compiles to vector compares.
+                if list.iter().fold(false, |found, &x| found | (x == id)) {
                     return false;
                 }
                 if list.len() < FEW {
@@ -42,6 +43,15 @@ impl KeyIds {
                 true
             }
             KeyIds::Many(set) => set.insert(id),
+        }
+    }
+
+    /// The ids of a visitor's first record (distinct: one per panel, and its minute).
+    fn first(ids: &[u32]) -> Self {
+        if ids.len() <= FEW {
+            KeyIds::Few(SmallVec::from_slice(ids))
+        } else {
+            KeyIds::Many(ids.iter().copied().collect())
         }
     }
 
@@ -81,6 +91,93 @@ impl Default for Times {
     fn default() -> Self {
         Times {
             sketch: DDSketch::new(Config::new(0.01, 2048, 1e-6)),
+        }
+    }
+}
+
+/// A key as bytes, to look up among the `String` keys without checking that
+/// it is UTF-8: it hashes as `str` does (the bytes, then `0xff`).
+struct KeyBytes<'a>(&'a [u8]);
+
+impl<'a> KeyBytes<'a> {
+    /// Whether the hasher hashes `str` as bytes then `0xff` (a hasher may
+    /// hash `str` its own way): checked once.
+    fn hashes_as_str() -> bool {
+        use std::hash::BuildHasher;
+        static SAME: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *SAME.get_or_init(|| {
+            let state = foldhash::fast::RandomState::default();
+            [
+                "",
+                "a",
+                "/book/ch01.html",
+                "Mozilla/5.0 (X11; Linux x86_64) Gecko",
+            ]
+            .iter()
+            .all(|s| state.hash_one(s) == state.hash_one(KeyBytes(s.as_bytes())))
+        })
+    }
+
+    /// The key to look up with, when looking up bytes works.
+    fn lookup(key: &'a [u8]) -> Option<Self> {
+        Self::hashes_as_str().then_some(KeyBytes(key))
+    }
+}
+
+impl std::hash::Hash for KeyBytes<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.0);
+        state.write_u8(0xff);
+    }
+}
+
+impl indexmap::Equivalent<String> for KeyBytes<'_> {
+    fn equivalent(&self, key: &String) -> bool {
+        self.0 == key.as_bytes()
+    }
+}
+
+/// A panel's last key and its index: consecutive records mostly share their
+/// status, method, hour... but seldom their path or host, so the panels
+/// where it seldom helps stop asking (and look again now and then).
+#[derive(Debug, Clone, Default)]
+struct LastKey {
+    key: Vec<u8>,
+    at: Option<usize>,
+    /// Records since the last look at whether asking helps.
+    records: u32,
+    /// Of those, the ones whose key was the last one.
+    repeats: u32,
+    /// Whether to ask.
+    asking: bool,
+}
+
+/// Records between looks at whether a panel's last key helps.
+const LAST_KEY_WINDOW: u32 = 1024;
+
+impl LastKey {
+    fn worth_asking(&mut self) -> bool {
+        self.asking || self.records < LAST_KEY_WINDOW / 8
+    }
+
+    fn at(&self, key: &[u8]) -> Option<usize> {
+        self.at.filter(|_| self.key == key)
+    }
+
+    fn remember(&mut self, key: &[u8], at: usize, repeated: bool) {
+        self.records += 1;
+        self.repeats += u32::from(repeated);
+        if self.records == LAST_KEY_WINDOW / 8 {
+            // Asked for the first eighth of the window: ask on if a third repeated.
+            self.asking = self.repeats * 3 >= self.records;
+        } else if self.records >= LAST_KEY_WINDOW {
+            self.records = 0;
+            self.repeats = 0;
+        }
+        if !repeated && (self.asking || self.records < LAST_KEY_WINDOW / 8) {
+            self.key.clear();
+            self.key.extend_from_slice(key);
+            self.at = Some(at);
         }
     }
 }
@@ -179,10 +276,14 @@ pub struct Panels {
     /// Per panel, the last key counted and its index: consecutive records
     /// mostly share their status, method, hour... (not shipped; cleared by merges).
     #[serde(skip)]
-    last_keys: Vec<(Vec<u8>, usize)>,
+    last_keys: Vec<LastKey>,
     /// The last minute counted and its index.
     #[serde(skip)]
     last_minute: Option<(i64, usize)>,
+    /// The panels whose key a visitor determines, one bit per panel index
+    /// (not shipped; made again when first needed).
+    #[serde(skip)]
+    fixed_panels: Option<u32>,
     /// With one panel and a bucket (`--by KEY --bucket 1h`): hits per (key id,
     /// bucket start in local minutes), and the bucket.
     by_bucket: Option<(Bucket, KeyBucketHits)>,
@@ -226,34 +327,38 @@ impl Panels {
         let key: &[u8] = if key.is_empty() { b"-" } else { key };
         if self.last_keys.len() < self.panels.len() {
             self.last_keys
-                .resize(self.panels.len(), (Vec::new(), usize::MAX));
+                .resize_with(self.panels.len(), LastKey::default);
         }
         let cells = &mut self.panels[index].1;
         let last = &mut self.last_keys[index];
-        let at = if last.1 != usize::MAX && last.0 == key {
-            cells[last.1].add(hit);
-            last.1
-        } else {
-            match std::str::from_utf8(key) {
-                Ok(k) => match cells.get_full_mut(k) {
-                    Some((at, _, cell)) => {
-                        cell.add(hit);
-                        at
-                    }
-                    None => {
-                        let (at, _) = cells.insert_full(k.to_string(), Cell::default());
-                        cells[at].add(hit);
-                        at
+        let remembered = last
+            .worth_asking()
+            .then_some(())
+            .and_then(|()| last.at(key));
+        let at = match remembered {
+            Some(at) => at,
+            // Looked up as bytes: no UTF-8 check for the keys already there.
+            None => match KeyBytes::lookup(key).and_then(|k| cells.get_index_of(&k)) {
+                Some(at) => at,
+                None => match std::str::from_utf8(key) {
+                    Ok(k) if !KeyBytes::hashes_as_str() => match cells.get_index_of(k) {
+                        Some(at) => at,
+                        None => cells.insert_full(k.to_string(), Cell::default()).0,
+                    },
+                    Ok(k) => cells.insert_full(k.to_string(), Cell::default()).0,
+                    // Lossy decoding can make two keys one: the same cell.
+                    Err(_) => {
+                        let k = String::from_utf8_lossy(key);
+                        match cells.get_index_of(k.as_ref()) {
+                            Some(at) => at,
+                            None => cells.insert_full(k.into_owned(), Cell::default()).0,
+                        }
                     }
                 },
-                Err(_) => {
-                    let (at, _) = cells
-                        .insert_full(String::from_utf8_lossy(key).into_owned(), Cell::default());
-                    cells[at].add(hit);
-                    at
-                }
-            }
+            },
         };
+        cells[at].add(hit);
+        last.remember(key, at, remembered.is_some());
         if let (Some((bucket, hits)), Some(time)) = (&mut self.by_bucket, hit.time) {
             let minute = time.naive_local().and_utc().timestamp().div_euclid(60);
             let width = bucket.minutes();
@@ -261,9 +366,6 @@ impl Panels {
                 .entry((key_id(index, at), minute - minute.rem_euclid(width)))
                 .or_default() += 1;
         }
-        last.0.clear();
-        last.0.extend_from_slice(key);
-        last.1 = at;
         key_id(index, at)
     }
 
@@ -299,13 +401,26 @@ impl Panels {
             }
             ids.push(key_id(SERIES as usize, at));
         }
-        let seen = self
-            .visitors
-            .entry(hit.visitor)
-            .or_insert_with(|| KeyIds::Few(SmallVec::new()));
-        for &id in ids.iter() {
-            if seen.insert(id) {
-                *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
+        match self.visitors.entry(hit.visitor) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                for &id in ids.iter() {
+                    *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
+                }
+                slot.insert(KeyIds::first(ids));
+            }
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                let fixed = *self
+                    .fixed_panels
+                    .get_or_insert_with(|| fixed_panels(&self.panels));
+                for &id in ids.iter() {
+                    // The visitor's host, day, browser... are those of its first record.
+                    if fixed & (1 << (id >> PANEL_SHIFT)) != 0 {
+                        continue;
+                    }
+                    if slot.get_mut().insert(id) {
+                        *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
+                    }
+                }
             }
         }
     }
@@ -371,11 +486,9 @@ impl Panels {
         for (visitor, theirs) in other.visitors {
             match self.visitors.entry(visitor) {
                 std::collections::hash_map::Entry::Vacant(slot) => {
-                    let mut ids = KeyIds::Few(SmallVec::new());
-                    for id in theirs.ids() {
-                        ids.insert(mapped(id));
-                    }
-                    slot.insert(ids);
+                    // Distinct ids map to distinct ids.
+                    let ids: SmallVec<[u32; 16]> = theirs.ids().map(mapped).collect();
+                    slot.insert(KeyIds::first(&ids));
                 }
                 std::collections::hash_map::Entry::Occupied(mut slot) => {
                     for id in theirs.ids() {
@@ -597,6 +710,16 @@ pub struct KeySeries {
 }
 
 /// The visitor count of the key or minute `id`.
+/// The panels (one bit per index) whose key is the same for all of a
+/// visitor's records: the visitor is its host, day and user agent.
+fn fixed_panels(panels: &[(GroupBy, Keyed<String, Cell>)]) -> u32 {
+    panels
+        .iter()
+        .enumerate()
+        .filter(|(_, (by, _))| by.is_fixed_per_visitor())
+        .fold(0, |mask, (index, _)| mask | 1 << index)
+}
+
 fn visitors_of<'a>(
     panels: &'a mut [(GroupBy, Keyed<String, Cell>)],
     minutes: &'a mut Keyed<i64, Minute>,
@@ -807,5 +930,39 @@ pub(crate) fn status_class(code: Option<u16>) -> Option<usize> {
         400..=499 => Some(2),
         500..=599 => Some(3),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_as_bytes_and_invalid_utf8_shares_its_lossy_cell() {
+        assert!(
+            KeyBytes::hashes_as_str(),
+            "bytes lookups fall back to UTF-8 checks"
+        );
+        let mut panels = Panels::new(&[GroupBy::Path]);
+        let hit = Hit {
+            visitor: 1,
+            bytes: 10,
+            seconds: None,
+            status_class: Some(0),
+            time: None,
+        };
+        // Enough records for the last-key cache to stop asking on a path panel.
+        for n in 0..3000u32 {
+            let key = format!("/p{}", n % 7);
+            panels.add_key(0, key.as_bytes(), &hit);
+        }
+        panels.add_key(0, b"/\xff", &hit);
+        panels.add_key(0, b"/\xfe", &hit);
+        let cells = &panels.panels[0].1;
+        assert_eq!(cells.len(), 8);
+        assert_eq!(cells["/p0"].hits, 429);
+        assert_eq!(cells["/p6"].hits, 428);
+        assert_eq!(cells["/\u{fffd}"].hits, 2);
+        assert_eq!(cells.values().map(|c| c.hits).sum::<u64>(), 3002);
     }
 }
