@@ -133,7 +133,36 @@ impl std::hash::Hash for KeyBytes<'_> {
 
 impl indexmap::Equivalent<String> for KeyBytes<'_> {
     fn equivalent(&self, key: &String) -> bool {
-        self.0 == key.as_bytes()
+        same_bytes(self.0, key.as_bytes())
+    }
+}
+
+/// Whether `a` and `b` are equal: short keys (status, method, hour...)
+/// compared inline, as a call to `memcmp` costs more than the comparison.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match a.len() {
+        0 => true,
+        1..=3 => {
+            a[0] == b[0] && a[a.len() / 2] == b[a.len() / 2] && a[a.len() - 1] == b[b.len() - 1]
+        }
+        4..=7 => {
+            let word =
+                |s: &[u8], at: usize| u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
+            let last = a.len() - 4;
+            word(a, 0) == word(b, 0) && word(a, last) == word(b, last)
+        }
+        8..=16 => {
+            let word = |s: &[u8], at: usize| {
+                u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"))
+            };
+            let last = a.len() - 8;
+            word(a, 0) == word(b, 0) && word(a, last) == word(b, last)
+        }
+        _ => a == b,
     }
 }
 
@@ -161,7 +190,7 @@ impl LastKey {
     }
 
     fn at(&self, key: &[u8]) -> Option<usize> {
-        self.at.filter(|_| self.key == key)
+        self.at.filter(|_| same_bytes(&self.key, key))
     }
 
     fn remember(&mut self, key: &[u8], at: usize, repeated: bool) {
@@ -936,6 +965,27 @@ pub(crate) fn status_class(code: Option<u16>) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_keys_compare_as_slices_do() {
+        let keys: Vec<Vec<u8>> = (0..=17usize)
+            .flat_map(|len| {
+                (0..len.max(1)).map(move |flip| {
+                    let mut k: Vec<u8> = (0..len as u8).collect();
+                    if flip < len {
+                        k[flip] ^= 0x20;
+                    }
+                    k
+                })
+            })
+            .chain((0..=17usize).map(|len| (0..len as u8).collect()))
+            .collect();
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn keys_are_found_as_bytes_and_invalid_utf8_shares_its_lossy_cell() {
