@@ -65,6 +65,79 @@ impl KeyIds {
     }
 }
 
+/// Per visitor, the ids of the keys and minutes it was counted under: a
+/// table while counting; a list as shipped from a worker process, since a
+/// merge walks it once (a table built on arrival would hash every visitor
+/// twice) and a table is made of it only when counting goes on in it.
+#[derive(Debug, Clone)]
+enum Visitors {
+    Table(foldhash::HashMap<u64, KeyIds>),
+    Shipped(Vec<(u64, KeyIds)>),
+}
+
+impl Default for Visitors {
+    fn default() -> Self {
+        Visitors::Table(Default::default())
+    }
+}
+
+impl Visitors {
+    fn len(&self) -> usize {
+        match self {
+            Visitors::Table(table) => table.len(),
+            Visitors::Shipped(list) => list.len(),
+        }
+    }
+
+    /// The table, made from the list if shipped.
+    fn table(&mut self) -> &mut foldhash::HashMap<u64, KeyIds> {
+        if let Visitors::Shipped(list) = self {
+            *self = Visitors::Table(std::mem::take(list).into_iter().collect());
+        }
+        match self {
+            Visitors::Table(table) => table,
+            Visitors::Shipped(_) => unreachable!("made a table above"),
+        }
+    }
+
+    /// Every visitor's ids.
+    fn ids(&self) -> Box<dyn Iterator<Item = &KeyIds> + '_> {
+        match self {
+            Visitors::Table(table) => Box::new(table.values()),
+            Visitors::Shipped(list) => Box::new(list.iter().map(|(_, ids)| ids)),
+        }
+    }
+
+    fn into_pairs(self) -> Box<dyn Iterator<Item = (u64, KeyIds)>> {
+        match self {
+            Visitors::Table(table) => Box::new(table.into_iter()),
+            Visitors::Shipped(list) => Box::new(list.into_iter()),
+        }
+    }
+}
+
+impl Serialize for Visitors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        match self {
+            Visitors::Table(table) => table
+                .iter()
+                .try_for_each(|pair| seq.serialize_element(&pair))?,
+            Visitors::Shipped(list) => list
+                .iter()
+                .try_for_each(|pair| seq.serialize_element(pair))?,
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Visitors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::deserialize(deserializer).map(Visitors::Shipped)
+    }
+}
+
 /// A key id: the panel in the top bits, the key's index in its panel below.
 const PANEL_SHIFT: u32 = 27;
 /// The "panel" of the time series' minutes.
@@ -294,7 +367,7 @@ pub struct Panels {
     /// Per panel (in the order asked for), the cell of each key.
     panels: Vec<(GroupBy, Keyed<String, Cell>)>,
     /// Per visitor, the ids of the keys and minutes it was counted under.
-    visitors: foldhash::HashMap<u64, KeyIds>,
+    visitors: Visitors,
     bytes_sent: u64,
     /// Per local minute since the epoch, in the log's wall-clock time.
     minutes: Keyed<i64, Minute>,
@@ -430,7 +503,7 @@ impl Panels {
             }
             ids.push(key_id(SERIES as usize, at));
         }
-        match self.visitors.entry(hit.visitor) {
+        match self.visitors.table().entry(hit.visitor) {
             std::collections::hash_map::Entry::Vacant(slot) => {
                 for &id in ids.iter() {
                     *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
@@ -510,10 +583,11 @@ impl Panels {
                 *mine.entry((mapped(id), bucket)).or_default() += n;
             }
         }
-        self.visitors.reserve(other.visitors.len());
+        let visitors = self.visitors.table();
+        visitors.reserve(other.visitors.len());
         // A visitor both sides counted under the same key was added twice.
-        for (visitor, theirs) in other.visitors {
-            match self.visitors.entry(visitor) {
+        for (visitor, theirs) in other.visitors.into_pairs() {
+            match visitors.entry(visitor) {
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     // Distinct ids map to distinct ids.
                     let ids: SmallVec<[u32; 16]> = theirs.ids().map(mapped).collect();
@@ -612,7 +686,7 @@ impl Panels {
             let mut per_bucket: foldhash::HashMap<i64, u64> = Default::default();
             let minute_keys: Vec<i64> = self.minutes.keys().copied().collect();
             let mut buckets: SmallVec<[i64; 16]> = SmallVec::new();
-            for ids in self.visitors.values() {
+            for ids in self.visitors.ids() {
                 buckets.clear();
                 for id in ids.ids() {
                     if id >> PANEL_SHIFT == SERIES {
