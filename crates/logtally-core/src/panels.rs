@@ -66,75 +66,38 @@ impl KeyIds {
 }
 
 /// Per visitor, the ids of the keys and minutes it was counted under: a
-/// table while counting; a list as shipped from a worker process, since a
-/// merge walks it once (a table built on arrival would hash every visitor
-/// twice) and a table is made of it only when counting goes on in it.
-#[derive(Debug, Clone)]
-enum Visitors {
-    Table(foldhash::HashMap<u64, KeyIds>),
-    Shipped(Vec<(u64, KeyIds)>),
-}
-
-impl Default for Visitors {
-    fn default() -> Self {
-        Visitors::Table(Default::default())
-    }
+/// list in order of arrival, and where each visitor is in it. The index is
+/// small (16 bytes a visitor), so growing it moves little; it is not
+/// shipped between processes but made again where counting goes on (a merge
+/// only walks the list it receives).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Visitors {
+    list: Vec<(u64, KeyIds)>,
+    #[serde(skip)]
+    index: foldhash::HashMap<u64, usize>,
 }
 
 impl Visitors {
     fn len(&self) -> usize {
-        match self {
-            Visitors::Table(table) => table.len(),
-            Visitors::Shipped(list) => list.len(),
-        }
+        self.list.len()
     }
 
-    /// The table, made from the list if shipped.
-    fn table(&mut self) -> &mut foldhash::HashMap<u64, KeyIds> {
-        if let Visitors::Shipped(list) = self {
-            *self = Visitors::Table(std::mem::take(list).into_iter().collect());
+    /// Self, with the index made if it was shipped without.
+    fn indexed(&mut self) -> &mut Self {
+        if self.index.len() != self.list.len() {
+            self.index = self
+                .list
+                .iter()
+                .enumerate()
+                .map(|(at, (visitor, _))| (*visitor, at))
+                .collect();
         }
-        match self {
-            Visitors::Table(table) => table,
-            Visitors::Shipped(_) => unreachable!("made a table above"),
-        }
+        self
     }
 
     /// Every visitor's ids.
-    fn ids(&self) -> Box<dyn Iterator<Item = &KeyIds> + '_> {
-        match self {
-            Visitors::Table(table) => Box::new(table.values()),
-            Visitors::Shipped(list) => Box::new(list.iter().map(|(_, ids)| ids)),
-        }
-    }
-
-    fn into_pairs(self) -> Box<dyn Iterator<Item = (u64, KeyIds)>> {
-        match self {
-            Visitors::Table(table) => Box::new(table.into_iter()),
-            Visitors::Shipped(list) => Box::new(list.into_iter()),
-        }
-    }
-}
-
-impl Serialize for Visitors {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        match self {
-            Visitors::Table(table) => table
-                .iter()
-                .try_for_each(|pair| seq.serialize_element(&pair))?,
-            Visitors::Shipped(list) => list
-                .iter()
-                .try_for_each(|pair| seq.serialize_element(pair))?,
-        }
-        seq.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Visitors {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Vec::deserialize(deserializer).map(Visitors::Shipped)
+    fn ids(&self) -> impl Iterator<Item = &KeyIds> {
+        self.list.iter().map(|(_, ids)| ids)
     }
 }
 
@@ -503,14 +466,17 @@ impl Panels {
             }
             ids.push(key_id(SERIES as usize, at));
         }
-        match self.visitors.table().entry(hit.visitor) {
+        let visitors = self.visitors.indexed();
+        match visitors.index.entry(hit.visitor) {
             std::collections::hash_map::Entry::Vacant(slot) => {
                 for &id in ids.iter() {
                     *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
                 }
-                slot.insert(KeyIds::first(ids));
+                slot.insert(visitors.list.len());
+                visitors.list.push((hit.visitor, KeyIds::first(ids)));
             }
-            std::collections::hash_map::Entry::Occupied(mut slot) => {
+            std::collections::hash_map::Entry::Occupied(slot) => {
+                let seen = &mut visitors.list[*slot.get()].1;
                 let fixed = *self
                     .fixed_panels
                     .get_or_insert_with(|| fixed_panels(&self.panels));
@@ -519,7 +485,7 @@ impl Panels {
                     if fixed & (1 << (id >> PANEL_SHIFT)) != 0 {
                         continue;
                     }
-                    if slot.get_mut().insert(id) {
+                    if seen.insert(id) {
                         *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
                     }
                 }
@@ -583,20 +549,22 @@ impl Panels {
                 *mine.entry((mapped(id), bucket)).or_default() += n;
             }
         }
-        let visitors = self.visitors.table();
-        visitors.reserve(other.visitors.len());
+        let visitors = self.visitors.indexed();
+        visitors.index.reserve(other.visitors.len());
         // A visitor both sides counted under the same key was added twice.
-        for (visitor, theirs) in other.visitors.into_pairs() {
-            match visitors.entry(visitor) {
+        for (visitor, theirs) in other.visitors.list {
+            match visitors.index.entry(visitor) {
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     // Distinct ids map to distinct ids.
                     let ids: SmallVec<[u32; 16]> = theirs.ids().map(mapped).collect();
-                    slot.insert(KeyIds::first(&ids));
+                    slot.insert(visitors.list.len());
+                    visitors.list.push((visitor, KeyIds::first(&ids)));
                 }
-                std::collections::hash_map::Entry::Occupied(mut slot) => {
+                std::collections::hash_map::Entry::Occupied(slot) => {
+                    let seen = &mut visitors.list[*slot.get()].1;
                     for id in theirs.ids() {
                         let id = mapped(id);
-                        if !slot.get_mut().insert(id) {
+                        if !seen.insert(id) {
                             *visitors_of(&mut self.panels, &mut self.minutes, id) -= 1;
                         }
                     }
