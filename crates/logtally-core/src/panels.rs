@@ -3,6 +3,7 @@
 //! Mergeable like the counts: per block, per file, per process, per machine.
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
 use indexmap::IndexMap;
@@ -131,45 +132,95 @@ impl Default for Times {
     }
 }
 
-/// A key as bytes, to look up among the `String` keys without checking that
-/// it is UTF-8: it hashes as `str` does (the bytes, then `0xff`).
-struct KeyBytes<'a>(&'a [u8]);
-
-impl<'a> KeyBytes<'a> {
-    /// Whether the hasher hashes `str` as bytes then `0xff` (a hasher may
-    /// hash `str` its own way): checked once.
-    fn hashes_as_str() -> bool {
-        use std::hash::BuildHasher;
-        static SAME: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *SAME.get_or_init(|| {
-            let state = foldhash::fast::RandomState::default();
-            [
-                "",
-                "a",
-                "/book/ch01.html",
-                "Mozilla/5.0 (X11; Linux x86_64) Gecko",
-            ]
-            .iter()
-            .all(|s| state.hash_one(s) == state.hash_one(KeyBytes(s.as_bytes())))
-        })
-    }
-
-    /// The key to look up with, when looking up bytes works.
-    fn lookup(key: &'a [u8]) -> Option<Self> {
-        Self::hashes_as_str().then_some(KeyBytes(key))
-    }
+/// One panel's keys and their cells, in order of arrival (a key's id is its
+/// place), and where each key is in that list. Keys are looked up as bytes
+/// (no UTF-8 check per record); the index is not shipped between processes
+/// but made again where counting goes on (a merge only walks the list it
+/// receives).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Cells {
+    list: Vec<(String, Cell)>,
+    #[serde(skip)]
+    index: hashbrown::HashTable<usize>,
+    #[serde(skip)]
+    hasher: foldhash::fast::RandomState,
 }
 
-impl std::hash::Hash for KeyBytes<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write(self.0);
-        state.write_u8(0xff);
+impl Cells {
+    fn len(&self) -> usize {
+        self.list.len()
     }
-}
 
-impl indexmap::Equivalent<String> for KeyBytes<'_> {
-    fn equivalent(&self, key: &String) -> bool {
-        same_bytes(self.0, key.as_bytes())
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Self, with the index made if it was shipped without.
+    fn indexed(&mut self) -> &mut Self {
+        if self.index.len() != self.list.len() {
+            let mut index = hashbrown::HashTable::with_capacity(self.list.len());
+            for (at, (key, _)) in self.list.iter().enumerate() {
+                let hash = self.hash(key.as_bytes());
+                index.insert_unique(hash, at, |&at| self.hash(self.list[at].0.as_bytes()));
+            }
+            self.index = index;
+        }
+        self
+    }
+
+    /// Where `key` is (a scan if the index was not made: few rows ask).
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        if self.index.len() != self.list.len() {
+            return self.list.iter().position(|(k, _)| k.as_bytes() == key);
+        }
+        self.index
+            .find(self.hash(key), |&at| {
+                same_bytes(self.list[at].0.as_bytes(), key)
+            })
+            .copied()
+    }
+
+    /// Where `key` is, added if new (with its lossy text if it is not UTF-8:
+    /// lossy decoding can make two keys one, and they share the cell then).
+    fn find_or_add(&mut self, key: &[u8]) -> usize {
+        let this = self.indexed();
+        if let Some(at) = this.find(key) {
+            return at;
+        }
+        match std::str::from_utf8(key) {
+            Ok(text) => this.add(text.to_string()),
+            Err(_) => {
+                let text = String::from_utf8_lossy(key).into_owned();
+                match this.find(text.as_bytes()) {
+                    Some(at) => at,
+                    None => this.add(text),
+                }
+            }
+        }
+    }
+
+    /// Adds `key`, known to be new; where it is.
+    fn add(&mut self, key: String) -> usize {
+        let at = self.list.len();
+        let hash = self.hash(key.as_bytes());
+        let Cells {
+            list,
+            index,
+            hasher,
+        } = self;
+        index.insert_unique(hash, at, |&at| hasher.hash_one(list[at].0.as_bytes()));
+        list.push((key, Cell::default()));
+        at
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let Cells {
+            list,
+            index,
+            hasher,
+        } = self;
+        list.reserve(additional);
+        index.reserve(additional, |&at| hasher.hash_one(list[at].0.as_bytes()));
     }
 }
 
@@ -328,7 +379,7 @@ type KeyBucketHits = foldhash::HashMap<(u32, i64), u64>;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Panels {
     /// Per panel (in the order asked for), the cell of each key.
-    panels: Vec<(GroupBy, Keyed<String, Cell>)>,
+    panels: Vec<(GroupBy, Cells)>,
     /// Per visitor, the ids of the keys and minutes it was counted under.
     visitors: Visitors,
     bytes_sent: u64,
@@ -402,27 +453,9 @@ impl Panels {
             .and_then(|()| last.at(key));
         let at = match remembered {
             Some(at) => at,
-            // Looked up as bytes: no UTF-8 check for the keys already there.
-            None => match KeyBytes::lookup(key).and_then(|k| cells.get_index_of(&k)) {
-                Some(at) => at,
-                None => match std::str::from_utf8(key) {
-                    Ok(k) if !KeyBytes::hashes_as_str() => match cells.get_index_of(k) {
-                        Some(at) => at,
-                        None => cells.insert_full(k.to_string(), Cell::default()).0,
-                    },
-                    Ok(k) => cells.insert_full(k.to_string(), Cell::default()).0,
-                    // Lossy decoding can make two keys one: the same cell.
-                    Err(_) => {
-                        let k = String::from_utf8_lossy(key);
-                        match cells.get_index_of(k.as_ref()) {
-                            Some(at) => at,
-                            None => cells.insert_full(k.into_owned(), Cell::default()).0,
-                        }
-                    }
-                },
-            },
+            None => cells.find_or_add(key),
         };
-        cells[at].add(hit);
+        cells.list[at].1.add(hit);
         last.remember(key, at, remembered.is_some());
         if let (Some((bucket, hits)), Some(time)) = (&mut self.by_bucket, hit.time) {
             let minute = time.naive_local().and_utc().timestamp().div_euclid(60);
@@ -511,15 +544,14 @@ impl Panels {
             self.panels.iter_mut().zip(other.panels).enumerate()
         {
             let mut ids = Vec::with_capacity(theirs.len());
+            let mine = mine.indexed();
             mine.reserve(theirs.len());
-            for (key, cell) in theirs {
-                let at = match mine.get_full_mut(&key) {
-                    Some((at, _, c)) => {
-                        c.merge(cell);
-                        at
-                    }
-                    None => mine.insert_full(key, cell).0,
+            for (key, cell) in theirs.list {
+                let at = match mine.find(key.as_bytes()) {
+                    Some(at) => at,
+                    None => mine.add(key),
                 };
+                mine.list[at].1.merge(cell);
                 ids.push(key_id(index, at));
             }
             remap.push(ids);
@@ -602,9 +634,9 @@ impl Panels {
     pub fn report(&self, limit: crate::tally::Limit) -> Vec<PanelReport> {
         self.panels
             .iter()
-            .filter(|(by, cells)| *by != GroupBy::Vhost || cells.keys().any(|k| k != "-"))
+            .filter(|(by, cells)| *by != GroupBy::Vhost || cells.list.iter().any(|(k, _)| k != "-"))
             .map(|(by, cells)| {
-                let keyed = cells.iter().map(|(k, c)| (k.as_str(), c));
+                let keyed = cells.list.iter().map(|(k, c)| (k.as_str(), c));
                 let rows = ranked_rows(keyed, |c| c.hits, limit);
                 PanelReport {
                     name: by.name().to_string(),
@@ -721,7 +753,7 @@ impl Panels {
         let (offset, utc_offset) = self.offset();
         let ids: Vec<Option<u32>> = rows
             .iter()
-            .map(|r| cells.get_index_of(&r.key).map(|at| key_id(0, at)))
+            .map(|r| cells.find(r.key.as_bytes()).map(|at| key_id(0, at)))
             .collect();
         let mut points = Vec::new();
         let mut at = first - first.rem_euclid(width);
@@ -783,7 +815,7 @@ pub struct KeySeries {
 /// The visitor count of the key or minute `id`.
 /// The panels (one bit per index) whose key is the same for all of a
 /// visitor's records: the visitor is its host, day and user agent.
-fn fixed_panels(panels: &[(GroupBy, Keyed<String, Cell>)]) -> u32 {
+fn fixed_panels(panels: &[(GroupBy, Cells)]) -> u32 {
     panels
         .iter()
         .enumerate()
@@ -792,7 +824,7 @@ fn fixed_panels(panels: &[(GroupBy, Keyed<String, Cell>)]) -> u32 {
 }
 
 fn visitors_of<'a>(
-    panels: &'a mut [(GroupBy, Keyed<String, Cell>)],
+    panels: &'a mut [(GroupBy, Cells)],
     minutes: &'a mut Keyed<i64, Minute>,
     id: u32,
 ) -> &'a mut u64 {
@@ -801,7 +833,7 @@ fn visitors_of<'a>(
     if panel == SERIES {
         &mut minutes[index].visitors
     } else {
-        &mut panels[panel as usize].1[index].visitors
+        &mut panels[panel as usize].1.list[index].1.visitors
     }
 }
 
@@ -1031,10 +1063,6 @@ mod tests {
 
     #[test]
     fn keys_are_found_as_bytes_and_invalid_utf8_shares_its_lossy_cell() {
-        assert!(
-            KeyBytes::hashes_as_str(),
-            "bytes lookups fall back to UTF-8 checks"
-        );
         let mut panels = Panels::new(&[GroupBy::Path]);
         let hit = Hit {
             visitor: 1,
@@ -1051,10 +1079,11 @@ mod tests {
         panels.add_key(0, b"/\xff", &hit);
         panels.add_key(0, b"/\xfe", &hit);
         let cells = &panels.panels[0].1;
+        let hits = |key: &str| cells.list[cells.find(key.as_bytes()).unwrap()].1.hits;
         assert_eq!(cells.len(), 8);
-        assert_eq!(cells["/p0"].hits, 429);
-        assert_eq!(cells["/p6"].hits, 428);
-        assert_eq!(cells["/\u{fffd}"].hits, 2);
-        assert_eq!(cells.values().map(|c| c.hits).sum::<u64>(), 3002);
+        assert_eq!(hits("/p0"), 429);
+        assert_eq!(hits("/p6"), 428);
+        assert_eq!(hits("/\u{fffd}"), 2);
+        assert_eq!(cells.list.iter().map(|(_, c)| c.hits).sum::<u64>(), 3002);
     }
 }
