@@ -551,10 +551,18 @@ impl Analyzer {
 
     fn add_malformed(&self, partial: &mut Partial, why: Malformed, line: &Line<'_>) {
         partial.malformed += 1;
+        // The first lines' samples: blocks may come out of order (a later
+        // line's sample gives way to an earlier line's).
+        let sample = |line: &Line<'_>| (line.number, format!("{why}: {}", excerpt(line.bytes)));
         if partial.samples.len() < self.options.malformed_samples {
-            partial
-                .samples
-                .push((line.number, format!("{why}: {}", excerpt(line.bytes))));
+            partial.samples.push(sample(line));
+        } else if let Some(latest) = partial
+            .samples
+            .iter_mut()
+            .max_by_key(|s| s.0)
+            .filter(|s| s.0 > line.number)
+        {
+            *latest = sample(line);
         }
     }
 
@@ -601,11 +609,16 @@ impl Analyzer {
     /// Tallies a block of lines (one of several of a stream).
     pub fn analyze_block(&mut self, block: &Block) -> Partial {
         let mut partial = Partial::default();
+        self.analyze_block_into(&mut partial, block);
+        partial
+    }
+
+    /// Adds a block of lines to `partial` (blocks may come in any order).
+    pub fn analyze_block_into(&mut self, partial: &mut Partial, block: &Block) {
         for line in block.lines() {
             partial.lines += 1;
-            self.add_line(&mut partial, line);
+            self.add_line(partial, line);
         }
-        partial
     }
 
     /// Analyses one stream (gzip or plain) named `name` into a [`Tally`]: its

@@ -3,6 +3,7 @@
 //! The result is the same as [`Analyzer::analyze`]'s, however the stream is cut.
 
 use std::io::Read;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -57,22 +58,36 @@ pub fn analyze_parallel<R: Read + Send>(
         Some(first) => analyzer.prepare_for(first),
         None => analyzer.prepare(&[]),
     }
+    // One analyzer and one partial tally per thread, for the whole stream: a
+    // tally with panels costs as much to merge as to fill, so blocks add to
+    // their thread's tally rather than each making one to merge.
+    let slots: Vec<Mutex<Option<(Analyzer, Partial)>>> = (0..=rayon::current_num_threads())
+        .map(|_| Mutex::new(None))
+        .collect();
     let analyzer = &analyzer;
     while !current.is_empty() {
-        let (next, partial) = rayon::join(
+        let (next, ()) = rayon::join(
             || read_wave(&mut lines, &mut error, wave.max(1)),
             || {
-                current
-                    .par_iter()
-                    .map_init(|| analyzer.clone(), |a, block| a.analyze_block(block))
-                    .reduce(Partial::default, |mut a, b| {
-                        a.merge(b, max_samples);
-                        a
-                    })
+                current.par_iter().for_each(|block| {
+                    let slot = rayon::current_thread_index()
+                        .filter(|&i| i < slots.len())
+                        .unwrap_or(slots.len() - 1);
+                    // Only this thread takes its own slot (the last one is
+                    // shared by threads from outside the pool, hence the lock).
+                    let mut slot = slots[slot].lock().unwrap_or_else(|e| e.into_inner());
+                    let (a, partial) =
+                        slot.get_or_insert_with(|| (analyzer.clone(), Partial::default()));
+                    a.analyze_block_into(partial, block);
+                });
             },
         );
-        total.merge(partial, max_samples);
         current = next;
+    }
+    for slot in slots {
+        if let Some((_, partial)) = slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            total.merge(partial, max_samples);
+        }
     }
     analyzer.finish(total, StreamEnd::of(name, &lines, error))
 }
