@@ -91,3 +91,48 @@ pub fn analyze_parallel<R: Read + Send>(
     }
     analyzer.finish(total, StreamEnd::of(name, &lines, error))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Options;
+
+    #[test]
+    fn blocks_tallied_out_of_order_keep_the_first_malformed_samples() {
+        let good =
+            "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+        let text: String = (0..400)
+            .map(|n| {
+                if n % 10 == 3 {
+                    format!("junk {n}\n")
+                } else {
+                    good.to_string()
+                }
+            })
+            .collect();
+        let mut analyzer = Analyzer::new(Options::default());
+        let one_pass = analyzer.clone().analyze("x.log", text.as_bytes());
+        let mut lines = LineReader::with_max_line(text.as_bytes(), 1 << 20);
+        let mut blocks = Vec::new();
+        while let Some(block) = lines.next_block(500).unwrap() {
+            blocks.push(block);
+        }
+        assert!(blocks.len() > 10);
+        analyzer.prepare_for(&blocks[0]);
+        let mut partial = Partial::default();
+        for block in blocks.iter().rev() {
+            analyzer.analyze_block_into(&mut partial, block);
+        }
+        let mut total = Partial::default();
+        total.merge(partial, analyzer.options().malformed_samples);
+        let reversed = analyzer.finish(total, StreamEnd::of("x.log", &lines, None));
+        assert_eq!(reversed, one_pass);
+        assert_eq!(reversed.totals.malformed, 40);
+        // The first samples, not the last blocks' (the sequential run's, compared above).
+        assert!(!reversed.errors.is_empty());
+        assert!(reversed
+            .errors
+            .iter()
+            .all(|e| e.to_string().contains("junk ")));
+    }
+}
