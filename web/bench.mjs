@@ -6,7 +6,7 @@
 // 2. The dashboard (every panel), then a filter change (`where status>=400`):
 //    the page re-reads the dropped files (it keeps no index of the records);
 //    target: the re-render within a second. Native `--report` beside it.
-// Medians of 3 runs. Needs dist/ (bash scripts/web build) and the release CLI.
+// Medians of 3 runs (LOGTALLY_BENCH_RUNS=N for N). Needs dist/ (bash scripts/web build) and the release CLI.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.mjs';
 import { serveDist } from './serve.mjs';
 
-const RUNS = 3;
+const RUNS = Number(process.env.LOGTALLY_BENCH_RUNS || 3);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const bin = join(root, 'target', 'release', 'logtally');
