@@ -3,7 +3,7 @@
 //! Mergeable like the counts: per block, per file, per process, per machine.
 
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
 use indexmap::IndexMap;
@@ -66,19 +66,62 @@ impl KeyIds {
     }
 }
 
-/// Per visitor, the ids of the keys and minutes it was counted under: a
-/// list in order of arrival, and where each visitor is in it. The index is
-/// small (16 bytes a visitor), so growing it moves little; it is not
-/// shipped between processes but made again where counting goes on (a merge
-/// only walks the list it receives).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Visitors {
-    list: Vec<(u64, KeyIds)>,
+/// Items in order of arrival (an item's place is its id), with a hash index
+/// beside them. The index is not shipped between processes but made again
+/// where counting goes on: a merge only walks the list it receives, and the
+/// parent would otherwise hash every shipped item twice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize, V: Serialize",
+    deserialize = "K: Deserialize<'de>, V: Deserialize<'de>"
+))]
+struct Listed<K, V> {
+    list: Vec<(K, V)>,
     #[serde(skip)]
-    index: foldhash::HashMap<u64, usize>,
+    index: hashbrown::HashTable<usize>,
+    #[serde(skip)]
+    hasher: foldhash::fast::RandomState,
 }
 
-impl Visitors {
+/// How a [`Listed`] key is looked up: a panel's key by its bytes (no UTF-8
+/// check per record), a visitor by its hash.
+trait ListKey {
+    type Lookup: ?Sized + Hash;
+    fn lookup(&self) -> &Self::Lookup;
+    fn same(a: &Self::Lookup, b: &Self::Lookup) -> bool;
+}
+
+impl ListKey for String {
+    type Lookup = [u8];
+    fn lookup(&self) -> &[u8] {
+        self.as_bytes()
+    }
+    fn same(a: &[u8], b: &[u8]) -> bool {
+        same_bytes(a, b)
+    }
+}
+
+impl ListKey for u64 {
+    type Lookup = u64;
+    fn lookup(&self) -> &u64 {
+        self
+    }
+    fn same(a: &u64, b: &u64) -> bool {
+        a == b
+    }
+}
+
+impl<K, V> Default for Listed<K, V> {
+    fn default() -> Self {
+        Listed {
+            list: Vec::new(),
+            index: Default::default(),
+            hasher: Default::default(),
+        }
+    }
+}
+
+impl<K: ListKey, V> Listed<K, V> {
     fn len(&self) -> usize {
         self.list.len()
     }
@@ -86,20 +129,96 @@ impl Visitors {
     /// Self, with the index made if it was shipped without.
     fn indexed(&mut self) -> &mut Self {
         if self.index.len() != self.list.len() {
-            self.index = self
-                .list
-                .iter()
-                .enumerate()
-                .map(|(at, (visitor, _))| (*visitor, at))
-                .collect();
+            let Listed {
+                list,
+                index,
+                hasher,
+            } = self;
+            *index = hashbrown::HashTable::with_capacity(list.len());
+            for (at, (key, _)) in list.iter().enumerate() {
+                index.insert_unique(hasher.hash_one(key.lookup()), at, |&at| {
+                    hasher.hash_one(list[at].0.lookup())
+                });
+            }
         }
         self
     }
 
-    /// Every visitor's ids.
-    fn ids(&self) -> impl Iterator<Item = &KeyIds> {
-        self.list.iter().map(|(_, ids)| ids)
+    /// Where `key` is (a scan if the index was not made: few rows ask).
+    fn find(&self, key: &K::Lookup) -> Option<usize> {
+        if self.index.len() != self.list.len() {
+            return self.list.iter().position(|(k, _)| K::same(k.lookup(), key));
+        }
+        self.index
+            .find(self.hasher.hash_one(key), |&at| {
+                K::same(self.list[at].0.lookup(), key)
+            })
+            .copied()
     }
+
+    /// Where `key` is, and whether it is new: then `new` makes its item (whose
+    /// key looks up as `key`). Makes the index if it was not made.
+    fn find_or_add(&mut self, key: &K::Lookup, new: impl FnOnce() -> (K, V)) -> (usize, bool) {
+        let Listed {
+            list,
+            index,
+            hasher,
+        } = self.indexed();
+        match index.entry(
+            hasher.hash_one(key),
+            |&at| K::same(list[at].0.lookup(), key),
+            |&at| hasher.hash_one(list[at].0.lookup()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(slot) => (*slot.get(), false),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(list.len());
+                list.push(new());
+                (list.len() - 1, true)
+            }
+        }
+    }
+
+    /// Adds `key` and `value`, `key` known to be new; where they are.
+    fn add(&mut self, key: K, value: V) -> usize {
+        let Listed {
+            list,
+            index,
+            hasher,
+        } = self.indexed();
+        index.insert_unique(hasher.hash_one(key.lookup()), list.len(), |&at| {
+            hasher.hash_one(list[at].0.lookup())
+        });
+        list.push((key, value));
+        list.len() - 1
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let Listed {
+            list,
+            index,
+            hasher,
+        } = self.indexed();
+        list.reserve(additional);
+        index.reserve(additional, |&at| hasher.hash_one(list[at].0.lookup()));
+    }
+}
+
+/// Per visitor, the ids of the keys and minutes it was counted under.
+type Visitors = Listed<u64, KeyIds>;
+
+/// One panel's keys and their cells.
+type Cells = Listed<String, Cell>;
+
+/// Where `key` is in `cells`, added if new (with its lossy text if it is not
+/// UTF-8: lossy decoding can make two keys one, and they share the cell then).
+fn cell_of(cells: &mut Cells, key: &[u8]) -> usize {
+    if let Some(at) = cells.indexed().find(key) {
+        return at;
+    }
+    let text = String::from_utf8_lossy(key);
+    cells
+        .find_or_add(text.as_bytes(), || (text.to_string(), Cell::default()))
+        .0
 }
 
 /// A key id: the panel in the top bits, the key's index in its panel below.
@@ -129,98 +248,6 @@ impl Default for Times {
         Times {
             sketch: DDSketch::new(Config::new(0.01, 2048, 1e-6)),
         }
-    }
-}
-
-/// One panel's keys and their cells, in order of arrival (a key's id is its
-/// place), and where each key is in that list. Keys are looked up as bytes
-/// (no UTF-8 check per record); the index is not shipped between processes
-/// but made again where counting goes on (a merge only walks the list it
-/// receives).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Cells {
-    list: Vec<(String, Cell)>,
-    #[serde(skip)]
-    index: hashbrown::HashTable<usize>,
-    #[serde(skip)]
-    hasher: foldhash::fast::RandomState,
-}
-
-impl Cells {
-    fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
-    }
-
-    /// Self, with the index made if it was shipped without.
-    fn indexed(&mut self) -> &mut Self {
-        if self.index.len() != self.list.len() {
-            let mut index = hashbrown::HashTable::with_capacity(self.list.len());
-            for (at, (key, _)) in self.list.iter().enumerate() {
-                let hash = self.hash(key.as_bytes());
-                index.insert_unique(hash, at, |&at| self.hash(self.list[at].0.as_bytes()));
-            }
-            self.index = index;
-        }
-        self
-    }
-
-    /// Where `key` is (a scan if the index was not made: few rows ask).
-    fn find(&self, key: &[u8]) -> Option<usize> {
-        if self.index.len() != self.list.len() {
-            return self.list.iter().position(|(k, _)| k.as_bytes() == key);
-        }
-        self.index
-            .find(self.hash(key), |&at| {
-                same_bytes(self.list[at].0.as_bytes(), key)
-            })
-            .copied()
-    }
-
-    /// Where `key` is, added if new (with its lossy text if it is not UTF-8:
-    /// lossy decoding can make two keys one, and they share the cell then).
-    fn find_or_add(&mut self, key: &[u8]) -> usize {
-        let this = self.indexed();
-        if let Some(at) = this.find(key) {
-            return at;
-        }
-        match std::str::from_utf8(key) {
-            Ok(text) => this.add(text.to_string()),
-            Err(_) => {
-                let text = String::from_utf8_lossy(key).into_owned();
-                match this.find(text.as_bytes()) {
-                    Some(at) => at,
-                    None => this.add(text),
-                }
-            }
-        }
-    }
-
-    /// Adds `key`, known to be new; where it is.
-    fn add(&mut self, key: String) -> usize {
-        let at = self.list.len();
-        let hash = self.hash(key.as_bytes());
-        let Cells {
-            list,
-            index,
-            hasher,
-        } = self;
-        index.insert_unique(hash, at, |&at| hasher.hash_one(list[at].0.as_bytes()));
-        list.push((key, Cell::default()));
-        at
-    }
-
-    fn reserve(&mut self, additional: usize) {
-        let Cells {
-            list,
-            index,
-            hasher,
-        } = self;
-        list.reserve(additional);
-        index.reserve(additional, |&at| hasher.hash_one(list[at].0.as_bytes()));
     }
 }
 
@@ -453,7 +480,7 @@ impl Panels {
             .and_then(|()| last.at(key));
         let at = match remembered {
             Some(at) => at,
-            None => cells.find_or_add(key),
+            None => cell_of(cells, key),
         };
         cells.list[at].1.add(hit);
         last.remember(key, at, remembered.is_some());
@@ -499,17 +526,17 @@ impl Panels {
             }
             ids.push(key_id(SERIES as usize, at));
         }
-        let visitors = self.visitors.indexed();
-        match visitors.index.entry(hit.visitor) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
+        let (at, new) = self
+            .visitors
+            .find_or_add(&hit.visitor, || (hit.visitor, KeyIds::first(ids)));
+        match new {
+            true => {
                 for &id in ids.iter() {
                     *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
                 }
-                slot.insert(visitors.list.len());
-                visitors.list.push((hit.visitor, KeyIds::first(ids)));
             }
-            std::collections::hash_map::Entry::Occupied(slot) => {
-                let seen = &mut visitors.list[*slot.get()].1;
+            false => {
+                let seen = &mut self.visitors.list[at].1;
                 let fixed = *self
                     .fixed_panels
                     .get_or_insert_with(|| fixed_panels(&self.panels));
@@ -548,10 +575,12 @@ impl Panels {
             mine.reserve(theirs.len());
             for (key, cell) in theirs.list {
                 let at = match mine.find(key.as_bytes()) {
-                    Some(at) => at,
-                    None => mine.add(key),
+                    Some(at) => {
+                        mine.list[at].1.merge(cell);
+                        at
+                    }
+                    None => mine.add(key, cell),
                 };
-                mine.list[at].1.merge(cell);
                 ids.push(key_id(index, at));
             }
             remap.push(ids);
@@ -581,24 +610,20 @@ impl Panels {
                 *mine.entry((mapped(id), bucket)).or_default() += n;
             }
         }
-        let visitors = self.visitors.indexed();
-        visitors.index.reserve(other.visitors.len());
+        self.visitors.reserve(other.visitors.len());
         // A visitor both sides counted under the same key was added twice.
         for (visitor, theirs) in other.visitors.list {
-            match visitors.index.entry(visitor) {
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    // Distinct ids map to distinct ids.
-                    let ids: SmallVec<[u32; 16]> = theirs.ids().map(mapped).collect();
-                    slot.insert(visitors.list.len());
-                    visitors.list.push((visitor, KeyIds::first(&ids)));
-                }
-                std::collections::hash_map::Entry::Occupied(slot) => {
-                    let seen = &mut visitors.list[*slot.get()].1;
-                    for id in theirs.ids() {
-                        let id = mapped(id);
-                        if !seen.insert(id) {
-                            *visitors_of(&mut self.panels, &mut self.minutes, id) -= 1;
-                        }
+            let (at, new) = self.visitors.find_or_add(&visitor, || {
+                // Distinct ids map to distinct ids.
+                let ids: SmallVec<[u32; 16]> = theirs.ids().map(mapped).collect();
+                (visitor, KeyIds::first(&ids))
+            });
+            if !new {
+                let seen = &mut self.visitors.list[at].1;
+                for id in theirs.ids() {
+                    let id = mapped(id);
+                    if !seen.insert(id) {
+                        *visitors_of(&mut self.panels, &mut self.minutes, id) -= 1;
                     }
                 }
             }
@@ -686,7 +711,7 @@ impl Panels {
             let mut per_bucket: foldhash::HashMap<i64, u64> = Default::default();
             let minute_keys: Vec<i64> = self.minutes.keys().copied().collect();
             let mut buckets: SmallVec<[i64; 16]> = SmallVec::new();
-            for ids in self.visitors.ids() {
+            for (_, ids) in &self.visitors.list {
                 buckets.clear();
                 for id in ids.ids() {
                     if id >> PANEL_SHIFT == SERIES {
