@@ -291,36 +291,41 @@ struct LastKey {
     records: u32,
     /// Of those, the ones whose key was the last one.
     repeats: u32,
-    /// Whether to ask.
-    asking: bool,
+    /// Whether asking paid in the first eighth of the window.
+    pays: bool,
 }
 
 /// Records between looks at whether a panel's last key helps.
 const LAST_KEY_WINDOW: u32 = 1024;
 
 impl LastKey {
-    fn worth_asking(&mut self) -> bool {
-        self.asking || self.records < LAST_KEY_WINDOW / 8
+    /// Whether to ask now: in the first eighth of each window, and beyond it
+    /// where asking paid then.
+    fn asking(&self) -> bool {
+        self.pays || self.records < LAST_KEY_WINDOW / 8
     }
 
+    /// Where `key` is, when it is the last key and asking is on.
     fn at(&self, key: &[u8]) -> Option<usize> {
-        self.at.filter(|_| same_bytes(&self.key, key))
+        self.at
+            .filter(|_| self.asking() && same_bytes(&self.key, key))
     }
 
+    /// Counts a record whose `key` is at `at` (`repeated`: found by [`at`](Self::at)).
     fn remember(&mut self, key: &[u8], at: usize, repeated: bool) {
+        if !repeated && self.asking() {
+            self.key.clear();
+            self.key.extend_from_slice(key);
+            self.at = Some(at);
+        }
         self.records += 1;
         self.repeats += u32::from(repeated);
         if self.records == LAST_KEY_WINDOW / 8 {
             // Asked for the first eighth of the window: ask on if a third repeated.
-            self.asking = self.repeats * 3 >= self.records;
+            self.pays = self.repeats * 3 >= self.records;
         } else if self.records >= LAST_KEY_WINDOW {
             self.records = 0;
             self.repeats = 0;
-        }
-        if !repeated && (self.asking || self.records < LAST_KEY_WINDOW / 8) {
-            self.key.clear();
-            self.key.extend_from_slice(key);
-            self.at = Some(at);
         }
     }
 }
@@ -474,10 +479,7 @@ impl Panels {
         }
         let cells = &mut self.panels[index].1;
         let last = &mut self.last_keys[index];
-        let remembered = last
-            .worth_asking()
-            .then_some(())
-            .and_then(|()| last.at(key));
+        let remembered = last.at(key);
         let at = match remembered {
             Some(at) => at,
             None => cell_of(cells, key),
