@@ -80,12 +80,7 @@ fn reference(fixture: &str, files: &[String], all_paths: bool) -> BTreeMap<Strin
     if all_paths {
         cmd.arg("--all-paths");
     }
-    let out = run(cmd.args(files));
-    assert!(
-        out.status.success(),
-        "reference.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::succeeded(cmd.args(files));
     let live = counts(&serde_json::from_slice(&out.stdout).unwrap());
     match std::fs::read_to_string(&saved) {
         Ok(text) => {
@@ -116,16 +111,13 @@ fn corpus(
 }
 
 fn tally_json(engine: &str, extra: &[&str], files: &[String]) -> Value {
-    let out = run(logtally()
-        .args([
-            "--engine", engine, "-j", "2", "--all", "--format", "json", "-q",
-        ])
-        .args(extra)
-        .args(files));
-    assert!(
-        out.status.success(),
-        "{engine} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeded(
+        logtally()
+            .args([
+                "--engine", engine, "-j", "2", "--all", "--format", "json", "-q",
+            ])
+            .args(extra)
+            .args(files),
     );
     json_of(&out)
 }

@@ -66,17 +66,7 @@ fn independent(args: &[&str], files: &[String]) -> Value {
     } else {
         "python3".to_string()
     };
-    let out = Command::new(python)
-        .arg(script)
-        .args(args)
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::succeeded(Command::new(python).arg(script).args(args).args(files));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -423,16 +413,11 @@ fn the_html_report_is_one_file_with_the_data_escaped() {
     )
     .unwrap();
     let html = dir.join("report.html");
-    let out = logtally()
-        .args(["--format", "html", "-o"])
-        .arg(&html)
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::succeeded(
+        logtally()
+            .args(["--format", "html", "-o"])
+            .arg(&html)
+            .arg(&log),
     );
     let text = std::fs::read_to_string(&html).unwrap();
     assert!(text.starts_with("<!doctype html>") || text.starts_with("<!DOCTYPE html>"));
@@ -549,13 +534,12 @@ fn request_times_per_key_are_within_one_percent() {
 fn logtally_merge_refuses_a_report_with_panels_saying_why() {
     let dir = common::fresh_dir("report", "merge");
     let json = dir.join("panels.json");
-    let out = logtally()
-        .args(["--report", "--format", "json", "-q", "-o"])
-        .arg(&json)
-        .arg(sample())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    common::succeeded(
+        logtally()
+            .args(["--report", "--format", "json", "-q", "-o"])
+            .arg(&json)
+            .arg(sample()),
+    );
     let out = logtally().arg("merge").arg(&json).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

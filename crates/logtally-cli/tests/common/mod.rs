@@ -1,6 +1,7 @@
 //! Checks shared by the CLI's integration tests.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -37,4 +38,17 @@ pub fn fresh_dir(group: &str, name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Runs `command`; its output, once it has succeeded (else the test fails
+/// with the command and its stderr).
+#[allow(dead_code)] // each test binary uses a part of this module
+pub fn succeeded(command: &mut Command) -> Output {
+    let out = command.output().expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
