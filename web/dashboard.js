@@ -441,16 +441,9 @@
       return section;
     }
 
-    var table = el('table', 'lt-table');
-    var thead = el('thead');
-    var hr = el('tr');
     var cols = [['#', 'lt-rank'], [String(name), 'lt-key'], ['hits', 'lt-num'], ['', 'lt-bar'],
       ['visitors', 'lt-num'], ['bytes', 'lt-num']];
     if (hasTime) cols.push(['mean', 'lt-num'], ['p95', 'lt-num']);
-    cols.forEach(function (c) { hr.appendChild(el('th', c[1], c[0])); });
-    thead.appendChild(hr);
-    table.appendChild(thead);
-
     var tbody = el('tbody');
     for (var i = 0; i < shown; i++) {
       var k = keys[i];
@@ -477,11 +470,22 @@
       }
       tbody.appendChild(tr);
     }
+    section.appendChild(tableOf(cols, tbody));
+    return section;
+  }
+
+  /** A scrollable table: a header row of `cols` ([title, class] each) above `tbody`. */
+  function tableOf(cols, tbody) {
+    var table = el('table', 'lt-table');
+    var thead = el('thead');
+    var hr = el('tr');
+    cols.forEach(function (c) { hr.appendChild(el('th', c[1], c[0])); });
+    thead.appendChild(hr);
+    table.appendChild(thead);
     table.appendChild(tbody);
     var wrap = el('div', 'lt-table-wrap');
     wrap.appendChild(table);
-    section.appendChild(wrap);
-    return section;
+    return wrap;
   }
 
   function filesSection(report) {
@@ -489,13 +493,8 @@
     if (!files.length) return null;
     var section = el('section', 'lt-files');
     section.appendChild(el('h2', 'lt-h2', 'Files'));
-    var table = el('table', 'lt-table');
-    var hr = el('tr');
-    [['file', 'lt-key'], ['format', ''], ['lines', 'lt-num'], ['counted', 'lt-num'], ['filtered', 'lt-num'],
-      ['malformed', 'lt-num'], ['read', 'lt-num'], ['', '']].forEach(function (c) { hr.appendChild(el('th', c[1], c[0])); });
-    var thead = el('thead');
-    thead.appendChild(hr);
-    table.appendChild(thead);
+    var cols = [['file', 'lt-key'], ['format', ''], ['lines', 'lt-num'], ['counted', 'lt-num'],
+      ['filtered', 'lt-num'], ['malformed', 'lt-num'], ['read', 'lt-num'], ['', '']];
     var tbody = el('tbody');
     var shown = Math.min(files.length, MAX_FILES);
     for (var i = 0; i < shown; i++) {
@@ -515,10 +514,7 @@
       tr.appendChild(el('td', f.failed ? 'lt-failed' : '', f.failed ? 'failed' : ''));
       tbody.appendChild(tr);
     }
-    table.appendChild(tbody);
-    var wrap = el('div', 'lt-table-wrap');
-    wrap.appendChild(table);
-    section.appendChild(wrap);
+    section.appendChild(tableOf(cols, tbody));
     if (shown < files.length) section.appendChild(el('p', 'lt-note', 'and ' + num(files.length - shown) + ' more file(s)'));
     return section;
   }
