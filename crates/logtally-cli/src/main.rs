@@ -77,10 +77,6 @@ struct Cli {
     #[arg(long, value_name = "WIDTH")]
     bucket: Option<Bucket>,
 
-    /// Colour in the terminal report: auto (not when NO_COLOR is set or not a terminal), always, never.
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
-
     /// The log format: auto (detected per file from its first lines), a preset
     /// (combined, common, vcombined, vcommon, combined-xff, traefik, w3c, cloudfront,
     /// caddy, aws-elb, aws-alb, s3), an nginx log_format string ('$remote_addr ...')
@@ -174,13 +170,6 @@ fn install_signal_handlers() {
         libc::signal(libc::SIGINT, handler);
         libc::signal(libc::SIGTERM, handler);
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Color {
-    Auto,
-    Always,
-    Never,
 }
 
 /// The options as the core's contract (the same JSON the page and Python send).
@@ -338,7 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     install_signal_handlers();
     let started = Instant::now();
     let mut user = user_options(&cli);
-    let format = output::choose(cli.show.format, &cli.show.output);
+    let format = output::choose(cli.show.format, &cli.show, &user);
     if format == output::Format::Html {
         user.report = true;
     }
@@ -353,12 +342,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2)); // a usage error
         }
     };
-    if user.report
-        && matches!(format, output::Format::Csv | output::Format::Tsv)
-        && options.panels.len() > 1
-        && cli.bucket.is_none()
-    {
-        eprintln!("logtally: CSV and TSV show one panel at a time: pick it with --by KEY (or give --bucket for the time series in long form)");
+    if let Err(why) = output::check_one_panel(&user, format) {
+        eprintln!("logtally: {why}");
         return Ok(ExitCode::from(2));
     }
     let (total, complete, finished, files) = tally_files(&cli, &options, cli.quiet)?;
@@ -367,28 +352,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         eprintln!("{}", stats_line(seconds, &total));
     }
 
-    let report = if user.report {
-        let mut dashboard = total.dashboard(&user);
-        dashboard.partial = !complete;
-        let color = match cli.color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && cli.show.output.is_none()
-                    && std::io::stdout().is_terminal()
-            }
-        };
-        let text = output::render_dashboard(&dashboard, format, color, seconds);
-        output::emit(&text, cli.show.output.as_deref())?;
-        total.report(&user)
-    } else {
-        let mut report = total.report(&user);
-        report.partial = !complete;
-        let text = output::render(&report, user.by, format, seconds);
-        output::emit(&text, cli.show.output.as_deref())?;
-        report
-    };
+    let (text, report) = output::render_tally(
+        &total,
+        &user,
+        format,
+        cli.show.color_on(),
+        seconds,
+        !complete,
+    );
+    output::emit(&text, cli.show.output.as_deref())?;
+    if let Some(path) = &cli.show.state {
+        if complete {
+            let state = logtally_core::RunState {
+                options: user.clone(),
+                tally: total,
+            };
+            output::write_state(path, &state)?;
+        } else {
+            eprintln!(
+                "logtally: {} not written: an interrupted run's state would merge as if complete",
+                path.display()
+            );
+        }
+    }
 
     let mut failed = false;
     for file in &report.files {

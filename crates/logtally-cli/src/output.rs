@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use logtally_core::{Dashboard, GroupBy, Report};
+use logtally_core::{Dashboard, GroupBy, Report, Tally, UserOptions};
 
 /// Which rows to show and where: the flags `logtally` and `logtally merge` share.
 #[derive(Debug, clap::Args)]
@@ -28,6 +28,84 @@ pub struct Show {
     /// Write the output to FILE (atomically) instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+
+    /// Colour in the terminal report: auto (not when NO_COLOR is set or not a terminal), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    /// Also write the run's state to FILE: every key and every visitor, for
+    /// `logtally merge` to unite with other runs' states into exactly the
+    /// report of one run (the visitor counts of reports cannot be added).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<std::path::PathBuf>,
+}
+
+/// Whether the terminal report is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Show {
+    /// Colour on: asked for, or `auto` on a terminal without `NO_COLOR`.
+    pub fn color_on(&self) -> bool {
+        use std::io::IsTerminal;
+        match self.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && self.output.is_none()
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// CSV and TSV show one panel (or the time series in long form): a usage
+/// error for several panels without `--bucket`.
+pub fn check_one_panel(user: &UserOptions, format: Format) -> Result<(), &'static str> {
+    if user.report
+        && matches!(format, Format::Csv | Format::Tsv)
+        && user.report_panels().len() > 1
+        && user.bucket.is_none()
+    {
+        return Err("CSV and TSV show one panel at a time: pick it with --by KEY (or give --bucket for the time series in long form), or choose --format table, json or html");
+    }
+    Ok(())
+}
+
+/// The text of a tally: its dashboard when `user.report`, else its one-key
+/// report; and the report, which lists the files and problems.
+pub fn render_tally(
+    total: &Tally,
+    user: &UserOptions,
+    format: Format,
+    color: bool,
+    seconds: f64,
+    partial: bool,
+) -> (String, Report) {
+    let mut report = total.report(user);
+    report.partial = partial;
+    let text = if user.report {
+        let mut dashboard = total.dashboard(user);
+        dashboard.partial = partial;
+        render_dashboard(&dashboard, format, color, seconds)
+    } else {
+        render(&report, user.by, format, seconds)
+    };
+    (text, report)
+}
+
+/// Writes `state` to `path` atomically.
+pub fn write_state(path: &Path, state: &logtally_core::RunState) -> anyhow::Result<()> {
+    write_atomically_with(path, |out| {
+        state
+            .write(std::io::BufWriter::with_capacity(1 << 20, out))
+            .map_err(std::io::Error::other)
+    })
 }
 
 /// How the counts are printed.
@@ -45,14 +123,18 @@ pub enum Format {
     Html,
 }
 
-/// The format asked for, or the default: a table on a terminal, TSV otherwise.
-pub fn choose(format: Option<Format>, output: &Option<std::path::PathBuf>) -> Format {
+/// The format asked for, or the default: a table on a terminal, TSV
+/// otherwise; but a table for several panels (TSV holds one).
+pub fn choose(format: Option<Format>, show: &Show, user: &UserOptions) -> Format {
     use std::io::IsTerminal;
-    format.unwrap_or(if std::io::stdout().is_terminal() && output.is_none() {
-        Format::Table
-    } else {
-        Format::Tsv
-    })
+    let several_panels = user.report && user.report_panels().len() > 1 && user.bucket.is_none();
+    format.unwrap_or(
+        if several_panels || (std::io::stdout().is_terminal() && show.output.is_none()) {
+            Format::Table
+        } else {
+            Format::Tsv
+        },
+    )
 }
 
 /// Writes `text` to `path` (atomically) or to standard output (a closed pipe is no error).
@@ -176,6 +258,15 @@ fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
 /// Writes `text` to `path` through a temporary file in the same directory and
 /// a rename, so that a failure never leaves a half-written file behind.
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    write_atomically_with(path, |f| f.write_all(text.as_bytes()))
+}
+
+/// Writes a file with `fill` to a temporary name beside `path`, then renames
+/// it: `path` is never left half written.
+fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     use anyhow::Context;
     let dir = path
         .parent()
@@ -189,7 +280,7 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     ));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
+        fill(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -544,4 +544,106 @@ fn logtally_merge_refuses_a_report_with_panels_saying_why() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("panels.json: a report with panels"), "{err}");
+    assert!(err.contains("--state FILE"), "{err}");
+}
+
+/// Runs apart (days, machines) with panels merge exactly through their
+/// states: the visitors of both halves are united, as in one run.
+#[test]
+fn states_of_runs_apart_merge_into_one_run_and_bad_states_are_named() {
+    let files = corpus("states", 3, 3000, 11);
+    let dir = common::fresh_dir("report", "states-out");
+    let state = |name: &str, args: &[&str], inputs: &[String]| {
+        let path = dir.join(name);
+        common::succeeded(
+            logtally()
+                .args([
+                    "--report", "--format", "json", "-q", "--bucket", "1h", "--state",
+                ])
+                .arg(&path)
+                .args(args)
+                .args(inputs),
+        );
+        path
+    };
+    let a = state("a.state", &[], &files[..1]);
+    let b = state("b.state", &["--engine", "serial"], &files[1..]);
+    let whole = report(&["--bucket", "1h"], &files);
+    let merge = |args: &[&str], states: &[&std::path::PathBuf]| {
+        logtally()
+            .args(["merge", "--all", "--format", "json"])
+            .args(args)
+            .args(states)
+            .output()
+            .unwrap()
+    };
+    let out = merge(&[], &[&a, &b]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for part in [
+        "totals",
+        "panels",
+        "timeseries",
+        "files",
+        "errors",
+        "options",
+    ] {
+        assert_eq!(merged[part], whole[part], "{part}");
+    }
+    // The halves share visitors: adding their counts would be wrong.
+    let visitors = |v: &Value| v["totals"]["visitors"].as_u64().unwrap();
+    let (first, rest) = (
+        report(&["--bucket", "1h"], &files[..1]),
+        report(&["--bucket", "1h"], &files[1..]),
+    );
+    assert!(visitors(&first) + visitors(&rest) > visitors(&whole));
+    // A merged state merges again: (a + b) + a counts the first file twice.
+    let ab = dir.join("ab.state");
+    let out = merge(&["--state", ab.to_str().unwrap()], &[&a, &b]);
+    assert_eq!(out.status.code(), Some(0));
+    let again: Value = serde_json::from_slice(&merge(&[], &[&ab, &a]).stdout).unwrap();
+    assert_eq!(
+        again["totals"]["counted"].as_u64().unwrap(),
+        whole["totals"]["counted"].as_u64().unwrap() + first["totals"]["counted"].as_u64().unwrap()
+    );
+    assert_eq!(again["totals"]["visitors"], whole["totals"]["visitors"]);
+
+    // Refusals name the file and say why.
+    let filtered = state("filtered.state", &["--where", "status=200"], &files[..1]);
+    let cut = dir.join("cut.state");
+    std::fs::write(&cut, &std::fs::read(&a).unwrap()[..2000]).unwrap();
+    let json = dir.join("a.json");
+    common::succeeded(
+        logtally()
+            .args(["--all", "--format", "json", "-q", "-o"])
+            .arg(&json)
+            .arg(&files[0]),
+    );
+    for (states, needle) in [
+        (
+            vec![&a, &filtered],
+            "filtered.state: report 2 was counted with another `where`",
+        ),
+        (vec![&a, &cut], "cut.state: damaged or cut short"),
+        (vec![&a, &json], "a.state is a state and"),
+    ] {
+        let out = merge(&[], &states);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
+
+#[test]
+fn a_report_with_several_panels_piped_is_the_terminal_table() {
+    let out = common::succeeded(logtally().args(["--report", "-q"]).arg(sample()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("9999 requests, "), "{text}");
+    // No colour when piped.
+    assert!(!text.contains('\x1b'));
 }

@@ -28,6 +28,7 @@ pub mod parallel;
 pub mod read;
 pub mod record;
 mod selection;
+mod state;
 pub mod tally;
 
 pub use analyze::{
@@ -43,6 +44,7 @@ pub use panels::{
 };
 pub use read::{Block, LineReader, ReadError};
 pub use selection::{parse_local_time, Condition, Selection, SelectionError, SelectionText};
+pub use state::{merge_states, RunState, StateError, STATE_MAGIC};
 pub use tally::{
     Counts, Dashboard, DashboardTotals, FileSummary, Limit, PanelsJson, Problem, Report,
     ReportJsonError, Tally, Totals,

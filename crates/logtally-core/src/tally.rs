@@ -335,7 +335,7 @@ pub enum ReportJsonError {
     #[error("{0}")]
     Json(String),
     /// A report with panels (schema 2): its visitors are counts, not visitors.
-    #[error("a report with panels (--report, schema 2) holds visitor counts, not the visitors, so it cannot be merged exactly; merge reports of one key (--by KEY --all)")]
+    #[error("a report with panels (--report, schema 2) holds visitor counts, not the visitors, so it cannot be merged exactly: write each run's state with --state FILE and merge the states")]
     WithPanels,
 }
 
