@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::details::{check_url, parse_time, split_request, url_path, Request, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
+use crate::index::{FileRecords, RecordShard};
 use crate::keys::{panel_key, KeyCache, PathVerdict, Record};
 use crate::panels::{status_class, Hit, Panels};
 use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
@@ -287,6 +288,9 @@ pub struct Analyzer {
     selection: Selection,
     /// Formatted times and parsed user agents, reused from record to record.
     keys: KeyCache,
+    /// Whether records read into panels are kept for counting again
+    /// ([`Partial::records`]).
+    keep_records: bool,
 }
 
 /// A line's record (`Ok(None)`: a directive line of the format) beside the
@@ -387,9 +391,17 @@ impl Analyzer {
             last_time: (Vec::new(), None),
             selection,
             keys: KeyCache::default(),
+            keep_records: false,
         };
         analyzer.prepare(&[]);
         analyzer
+    }
+
+    /// Keeps every record it reads into panels (not one-key runs) in the
+    /// partial tally's [`records`](Partial::records), so that they can be
+    /// counted again with other options ([`retally`](Self::retally)).
+    pub fn keep_records(&mut self, keep: bool) {
+        self.keep_records = keep;
     }
 
     /// The options it runs with.
@@ -569,6 +581,7 @@ impl Analyzer {
     /// One line into every panel (`--report`): a record the selection keeps
     /// is counted once and added to each panel it has a key in.
     fn add_to_panels(&mut self, partial: &mut Partial, line: &[u8]) -> Result<(), Malformed> {
+        let keep = self.keep_records;
         let ParsedLine {
             record,
             options,
@@ -577,33 +590,68 @@ impl Analyzer {
         } = self.parse(line);
         let Some(record) = record? else {
             partial.filtered += 1;
-            return Ok(());
-        };
-        if !options.admits(&record, selection) {
-            partial.filtered += 1;
-            return Ok(());
-        }
-        partial.count_record(record.seconds);
-        let panels = partial
-            .panels
-            .get_or_insert_with(|| Box::new(options.empty_panels()));
-        let hit = Hit {
-            visitor: record.visitor(),
-            bytes: record.bytes_sent(),
-            seconds: record.seconds,
-            status_class: status_class(record.status_code()),
-            time: record.time,
-        };
-        let mut ids = smallvec::SmallVec::new();
-        let mut verdict = PathVerdict::new(options.path_filter.as_ref());
-        for index in 0..panels.len() {
-            let by = panels.key_at(index);
-            if let Some(key) = panel_key(&record, by, &mut verdict, keys) {
-                ids.push(panels.add_key(index, &key, &hit));
+            if keep {
+                partial.shard().directives += 1;
             }
+            return Ok(());
+        };
+        if keep {
+            partial.shard().push(&record);
         }
-        panels.add_totals(&hit, &mut ids);
+        add_record(options, selection, keys, partial, &record);
         Ok(())
+    }
+
+    /// Counts the records of a stream again, with this analyzer's options
+    /// (panels, filters, bucket): the stream's tally as a run over it with
+    /// these options would make. The stream was read by an analyzer of the
+    /// same log format, line limit and `book_compat`, keeping its records
+    /// ([`analyze_indexed`](Self::analyze_indexed)).
+    pub fn retally(&mut self, records: &FileRecords) -> Tally {
+        let mut partial = Partial::default();
+        for shard in &records.shards {
+            self.retally_shard(&mut partial, shard);
+        }
+        self.finish_retally(partial, records)
+    }
+
+    /// Adds the records of one shard to `partial`.
+    pub fn retally_shard(&mut self, partial: &mut Partial, shard: &RecordShard) {
+        let Analyzer {
+            options,
+            selection,
+            keys,
+            ..
+        } = self;
+        for record in shard.records() {
+            add_record(options, selection, keys, partial, &record);
+        }
+        partial.filtered += shard.directives;
+    }
+
+    /// Whether its options do not compile, so that it counts no line.
+    pub(crate) fn counts_nothing(&self) -> bool {
+        self.invalid_options.is_some()
+    }
+
+    /// The stream's tally from its records counted again into `partial`.
+    pub fn finish_retally(&self, mut partial: Partial, records: &FileRecords) -> Tally {
+        partial.lines = records.lines;
+        partial.malformed = records.malformed;
+        partial.samples = records.samples.clone();
+        if let Some(problem) = &self.invalid_options {
+            // Options that do not compile count nothing (as a read would).
+            partial.malformed += partial.counted + partial.filtered;
+            partial.counted = 0;
+            partial.filtered = 0;
+            partial.panels = None;
+            let end = StreamEnd {
+                error: Some(problem.clone()),
+                ..records.end.clone()
+            };
+            return partial.into_tally(&end);
+        }
+        partial.into_tally(&records.end)
     }
 
     /// Tallies a block of lines (one of several of a stream).
@@ -627,6 +675,22 @@ impl Analyzer {
     /// A read fault ends the stream: the lines before it stay counted, the file
     /// is marked failed and the fault is listed.
     pub fn analyze<R: Read>(&mut self, name: &str, reader: R) -> Tally {
+        let (partial, end) = self.analyze_partial(name, reader);
+        self.finish(partial, end)
+    }
+
+    /// [`analyze`](Self::analyze), keeping the stream's records to count
+    /// again with other filters or panels ([`retally`](Self::retally)).
+    /// Only a report with panels keeps its records (one-key runs keep none).
+    pub fn analyze_indexed<R: Read>(&mut self, name: &str, reader: R) -> (Tally, FileRecords) {
+        let keep = self.keep_records;
+        self.keep_records = true;
+        let (partial, end) = self.analyze_partial(name, reader);
+        self.keep_records = keep;
+        self.finish_indexed(partial, end)
+    }
+
+    fn analyze_partial<R: Read>(&mut self, name: &str, reader: R) -> (Partial, StreamEnd) {
         let mut lines = LineReader::with_max_line(reader, self.options.max_line);
         let mut partial = Partial::default();
         let error = match lines.next_block(DETECTION_BYTES) {
@@ -641,7 +705,7 @@ impl Analyzer {
                 Some(e.to_string())
             }
         };
-        self.finish(partial, StreamEnd::of(name, &lines, error))
+        (partial, StreamEnd::of(name, &lines, error))
     }
 
     /// [`prepare`](Self::prepare) with the first block of a stream.
@@ -658,15 +722,35 @@ impl Analyzer {
     /// The stream's [`Tally`] from its lines' `partial` and how it `end`ed,
     /// with the format it was read in (and why none, if none fitted).
     pub fn finish(&self, partial: Partial, end: StreamEnd) -> Tally {
+        partial.into_tally(&self.stream_end(end))
+    }
+
+    /// [`finish`](Self::finish), and the stream's records kept for counting
+    /// again (its [`Partial::records`]).
+    pub fn finish_indexed(&self, mut partial: Partial, end: StreamEnd) -> (Tally, FileRecords) {
+        let shards = std::mem::take(&mut partial.records);
+        let end = self.stream_end(end);
+        let records = FileRecords {
+            lines: partial.lines,
+            malformed: partial.malformed,
+            samples: partial.samples.clone(),
+            end: end.clone(),
+            shards,
+        };
+        (partial.into_tally(&end), records)
+    }
+
+    /// How the stream ended, with its format and why none fitted, if none did.
+    fn stream_end(&self, end: StreamEnd) -> StreamEnd {
         let error = match (self.stream_problem.clone(), end.error) {
             (Some(problem), Some(error)) => Some(format!("{problem}; {error}")),
             (problem, error) => problem.or(error),
         };
-        partial.into_tally(&StreamEnd {
+        StreamEnd {
             error,
             format: self.format_name.clone(),
             ..end
-        })
+        }
     }
 }
 
@@ -729,6 +813,9 @@ pub struct Partial {
     pub samples: Vec<(u64, String)>,
     /// The panels (`--report`), once a record is counted into them.
     pub panels: Option<Box<Panels>>,
+    /// The records read, when the analyzer keeps them
+    /// ([`Analyzer::keep_records`]): one shard per partial tally merged in.
+    pub records: Vec<RecordShard>,
 }
 
 impl Partial {
@@ -747,6 +834,15 @@ impl Partial {
         self.samples.sort_by_key(|s| s.0);
         self.samples.truncate(max_samples);
         merge_panels(&mut self.panels, other.panels);
+        self.records.extend(other.records);
+    }
+
+    /// The shard this partial keeps its records in.
+    fn shard(&mut self) -> &mut RecordShard {
+        if self.records.is_empty() {
+            self.records.push(RecordShard::default());
+        }
+        self.records.last_mut().expect("pushed above")
     }
 
     /// Counts one record, with its request time where it has one.
@@ -926,6 +1022,42 @@ impl Options {
         }
         selection.accepts(record)
     }
+}
+
+/// Counts `record` into the panels of `partial`, or as filtered when the
+/// options or the selection drop it (the same for a record read from a file
+/// and one counted again from the index).
+fn add_record(
+    options: &Options,
+    selection: &Selection,
+    keys: &mut KeyCache,
+    partial: &mut Partial,
+    record: &Record<'_>,
+) {
+    if !options.admits(record, selection) {
+        partial.filtered += 1;
+        return;
+    }
+    partial.count_record(record.seconds);
+    let panels = partial
+        .panels
+        .get_or_insert_with(|| Box::new(options.empty_panels()));
+    let hit = Hit {
+        visitor: record.visitor(),
+        bytes: record.bytes_sent(),
+        seconds: record.seconds,
+        status_class: status_class(record.status_code()),
+        time: record.time,
+    };
+    let mut ids = smallvec::SmallVec::new();
+    let mut verdict = PathVerdict::new(options.path_filter.as_ref());
+    for index in 0..panels.len() {
+        let by = panels.key_at(index);
+        if let Some(key) = panel_key(record, by, &mut verdict, keys) {
+            ids.push(panels.add_key(index, &key, &hit));
+        }
+    }
+    panels.add_totals(&hit, &mut ids);
 }
 
 /// The time `text` stands for, parsed once for consecutive equal texts

@@ -19,6 +19,7 @@
 pub mod analyze;
 pub mod details;
 pub mod filter;
+mod index;
 mod keys;
 mod merge;
 mod options;
@@ -35,6 +36,7 @@ pub use analyze::{
     failed_file, printable, Analyzer, GroupBy, Malformed, Options, Outcome, Partial, StreamEnd,
 };
 pub use filter::{PathFilter, PrefixFilter};
+pub use index::{FileRecords, RecordShard};
 /// The log-format presets, simplest first (what `--log-format` accepts besides `auto` and format strings).
 pub use logtally_format::PRESETS as LOG_FORMAT_PRESETS;
 pub use merge::{merge_reports, reshow, MergeError};

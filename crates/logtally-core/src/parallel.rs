@@ -8,8 +8,42 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::analyze::{Analyzer, Partial, StreamEnd};
+use crate::index::{FileRecords, RecordShard};
+use crate::panels::Panels;
 use crate::read::{Block, LineReader};
+use crate::tally::merge_panels;
 use crate::tally::Tally;
+
+/// One value per thread of the current rayon pool, made when the thread
+/// first asks: each thread works on its own (the last slot is shared by
+/// threads from outside the pool, hence the locks).
+struct PerThread<T>(Vec<Mutex<Option<T>>>);
+
+impl<T> PerThread<T> {
+    fn new() -> Self {
+        PerThread(
+            (0..=rayon::current_num_threads())
+                .map(|_| Mutex::new(None))
+                .collect(),
+        )
+    }
+
+    /// Runs `work` on this thread's value, made by `make` the first time.
+    fn with<R>(&self, make: impl FnOnce() -> T, work: impl FnOnce(&mut T) -> R) -> R {
+        let slot = rayon::current_thread_index()
+            .filter(|&i| i < self.0.len())
+            .unwrap_or(self.0.len() - 1);
+        let mut slot = self.0[slot].lock().unwrap_or_else(|e| e.into_inner());
+        work(slot.get_or_insert_with(make))
+    }
+
+    /// The values made.
+    fn into_values(self) -> impl Iterator<Item = T> {
+        self.0
+            .into_iter()
+            .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+}
 
 /// Bytes of text per block.
 pub const BLOCK_SIZE: usize = 1 << 20;
@@ -47,6 +81,100 @@ pub fn analyze_parallel<R: Read + Send>(
     reader: R,
     wave: usize,
 ) -> Tally {
+    let (analyzer, total, end) = analyze_parallel_partial(analyzer, name, reader, wave);
+    analyzer.finish(total, end)
+}
+
+/// [`analyze_parallel`], keeping the stream's records (one shard per
+/// thread) to count again with other filters or panels
+/// ([`retally_parallel`]).
+pub fn analyze_parallel_indexed<R: Read + Send>(
+    analyzer: &Analyzer,
+    name: &str,
+    reader: R,
+    wave: usize,
+) -> (Tally, FileRecords) {
+    let mut analyzer = analyzer.clone();
+    analyzer.keep_records(true);
+    let (analyzer, total, end) = analyze_parallel_partial(&analyzer, name, reader, wave);
+    analyzer.finish_indexed(total, end)
+}
+
+/// Counts the kept records of streams again with `analyzer`'s options, a
+/// shard per task on the current rayon pool: [`Analyzer::retally`] of each
+/// stream, merged. Each thread fills one set of panels for all the streams
+/// (merging panels costs as much as filling them); only the line
+/// accounting is kept per stream.
+///
+/// ```
+/// use logtally_core::{Analyzer, Tally, UserOptions};
+/// use logtally_core::parallel::{analyze_parallel_indexed, retally_parallel};
+/// let text = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 404 5 \"-\" \"ua\"\n".repeat(50_000);
+/// let report = UserOptions { report: true, ..UserOptions::default() };
+/// let first = Analyzer::new(report.compile().unwrap());
+/// let (_, a) = analyze_parallel_indexed(&first, "a.log", text.as_bytes(), 4);
+/// let (_, b) = analyze_parallel_indexed(&first, "b.log", text.as_bytes(), 4);
+/// let errors = UserOptions { conditions: vec!["status=404".into()], ..report };
+/// let mut analyzer = Analyzer::new(errors.compile().unwrap());
+/// let mut read_again = analyzer.analyze("a.log", text.as_bytes());
+/// read_again.merge(analyzer.analyze("b.log", text.as_bytes()));
+/// assert_eq!(retally_parallel(&analyzer, &[&a, &b]), read_again);
+/// ```
+pub fn retally_parallel(analyzer: &Analyzer, streams: &[&FileRecords]) -> Tally {
+    let shards: Vec<(usize, &RecordShard)> = streams
+        .iter()
+        .enumerate()
+        .flat_map(|(stream, records)| records.shards.iter().map(move |shard| (stream, shard)))
+        .collect();
+    let max_samples = analyzer.options().malformed_samples;
+    // One analyzer and one set of panels per thread.
+    let threads = PerThread::new();
+    let per_stream: Vec<Mutex<Partial>> = streams.iter().map(|_| Mutex::default()).collect();
+    shards.par_iter().for_each(|&(stream, shard)| {
+        let partial = threads.with(
+            || (analyzer.clone(), None),
+            |(a, panels): &mut (Analyzer, Option<Box<Panels>>)| {
+                // The thread's panels go through the shard's partial tally.
+                let mut partial = Partial {
+                    panels: panels.take(),
+                    ..Partial::default()
+                };
+                a.retally_shard(&mut partial, shard);
+                *panels = partial.panels.take();
+                partial
+            },
+        );
+        per_stream[stream]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .merge(partial, max_samples);
+    });
+    let mut panels = None;
+    for (_, other) in threads.into_values() {
+        merge_panels(&mut panels, other);
+    }
+    let per_stream = per_stream
+        .into_iter()
+        .map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()));
+    let mut total = Tally::default();
+    for (partial, records) in per_stream.zip(streams) {
+        total.merge(analyzer.finish_retally(partial, records));
+    }
+    if analyzer.counts_nothing() {
+        return total;
+    }
+    merge_panels(&mut total.panels, panels);
+    total
+}
+
+/// The stream's partial tally and how it ended, with the analyzer that read
+/// its format.
+fn analyze_parallel_partial<R: Read + Send>(
+    analyzer: &Analyzer,
+    name: &str,
+    reader: R,
+    wave: usize,
+) -> (Analyzer, Partial, StreamEnd) {
     let max_samples = analyzer.options().malformed_samples;
     let mut lines = LineReader::with_max_line(reader, analyzer.options().max_line);
     let mut error = None;
@@ -61,35 +189,27 @@ pub fn analyze_parallel<R: Read + Send>(
     // One analyzer and one partial tally per thread, for the whole stream: a
     // tally with panels costs as much to merge as to fill, so blocks add to
     // their thread's tally rather than each making one to merge.
-    let slots: Vec<Mutex<Option<(Analyzer, Partial)>>> = (0..=rayon::current_num_threads())
-        .map(|_| Mutex::new(None))
-        .collect();
+    let threads = PerThread::new();
     let analyzer = &analyzer;
     while !current.is_empty() {
         let (next, ()) = rayon::join(
             || read_wave(&mut lines, &mut error, wave.max(1)),
             || {
                 current.par_iter().for_each(|block| {
-                    let slot = rayon::current_thread_index()
-                        .filter(|&i| i < slots.len())
-                        .unwrap_or(slots.len() - 1);
-                    // Only this thread takes its own slot (the last one is
-                    // shared by threads from outside the pool, hence the lock).
-                    let mut slot = slots[slot].lock().unwrap_or_else(|e| e.into_inner());
-                    let (a, partial) =
-                        slot.get_or_insert_with(|| (analyzer.clone(), Partial::default()));
-                    a.analyze_block_into(partial, block);
+                    threads.with(
+                        || (analyzer.clone(), Partial::default()),
+                        |(a, partial)| a.analyze_block_into(partial, block),
+                    );
                 });
             },
         );
         current = next;
     }
-    for slot in slots {
-        if let Some((_, partial)) = slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            total.merge(partial, max_samples);
-        }
+    for (_, partial) in threads.into_values() {
+        total.merge(partial, max_samples);
     }
-    analyzer.finish(total, StreamEnd::of(name, &lines, error))
+    let end = StreamEnd::of(name, &lines, error);
+    (analyzer.clone(), total, end)
 }
 
 #[cfg(test)]

@@ -1,0 +1,265 @@
+//! The record index: every record of a stream kept as a row of ids into a
+//! table of its distinct field values, so that a report with other filters
+//! or panels is counted again from memory instead of inflating and parsing
+//! the files again (the page's filter changes).
+//!
+//! A row is about 60 bytes, plus each distinct field value once; the rows
+//! are counted by the same code as records read from a file
+//! ([`Analyzer::retally`](crate::Analyzer::retally)), so the report is the
+//! same as a run over the files with those options.
+
+use std::borrow::Cow;
+use std::hash::BuildHasher;
+
+use chrono::{DateTime, FixedOffset};
+use hashbrown::HashTable;
+
+use crate::analyze::StreamEnd;
+use crate::keys::Record;
+
+/// No value (an absent optional field).
+const NONE: u32 = u32::MAX;
+/// No time (the record has none).
+const NO_OFFSET: i32 = i32::MIN;
+/// No request time.
+const NO_SECONDS: u64 = u64::MAX;
+
+/// Each distinct byte string once, by id.
+#[derive(Clone, Default)]
+struct Strings {
+    /// The strings end to end.
+    bytes: Vec<u8>,
+    /// Where each string ends in `bytes`.
+    ends: Vec<usize>,
+    /// Each string's hash: the table grows without hashing them again.
+    hashes: Vec<u64>,
+    /// The ids, by the strings' hashes.
+    table: HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Strings {
+    fn get(&self, id: u32) -> &[u8] {
+        string_at(&self.bytes, &self.ends, id)
+    }
+
+    fn id(&mut self, value: &[u8]) -> u32 {
+        let hash = self.hasher.hash_one(value);
+        let Strings {
+            bytes,
+            ends,
+            hashes,
+            table,
+            ..
+        } = self;
+        if let Some(&id) = table.find(hash, |&id| string_at(bytes, ends, id) == value) {
+            return id;
+        }
+        let id = u32::try_from(ends.len()).expect("fewer than 2^32 distinct values");
+        bytes.extend_from_slice(value);
+        ends.push(bytes.len());
+        hashes.push(hash);
+        table.insert_unique(hash, id, |&id| hashes[id as usize]);
+        id
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.bytes.capacity()
+            + self.ends.capacity() * std::mem::size_of::<usize>()
+            + self.hashes.capacity() * std::mem::size_of::<u64>()
+            + self.table.capacity() * (std::mem::size_of::<u32>() + 1)
+    }
+}
+
+/// String `id` of `bytes`, which end where `ends` says.
+fn string_at<'a>(bytes: &'a [u8], ends: &[usize], id: u32) -> &'a [u8] {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    &bytes[start..ends[id]]
+}
+
+/// One record: its fields as ids, its times as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    /// host, status, method, path, protocol, referrer, agent, vhost, bytes.
+    fields: [u32; 9],
+    /// The time: seconds since the epoch, nanoseconds, offset (`NO_OFFSET`: none).
+    timestamp: i64,
+    nanos: u32,
+    offset: i32,
+    /// The request time's bits (`NO_SECONDS`: none).
+    seconds: u64,
+}
+
+/// The records one thread read from a stream.
+#[derive(Clone, Default)]
+pub struct RecordShard {
+    strings: Strings,
+    rows: Vec<Row>,
+    /// The last row's field ids: neighbouring records share most fields.
+    last: Option<[u32; 9]>,
+    /// Lines that are no record (a format's directives): always filtered.
+    pub(crate) directives: u64,
+}
+
+impl std::fmt::Debug for RecordShard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RecordShard {{ {} records, {} values }}",
+            self.rows.len(),
+            self.strings.ends.len()
+        )
+    }
+}
+
+/// Shards are equal when they hold the same records, whatever their ids.
+impl PartialEq for RecordShard {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows.len() == other.rows.len()
+            && self.directives == other.directives
+            && self.rows.iter().zip(&other.rows).all(|(a, b)| {
+                let (x, y) = (self.record(a), other.record(b));
+                x.host == y.host
+                    && x.status == y.status
+                    && x.method == y.method
+                    && x.path == y.path
+                    && x.protocol == y.protocol
+                    && x.referer == y.referer
+                    && x.user_agent == y.user_agent
+                    && x.vhost == y.vhost
+                    && x.bytes == y.bytes
+                    && x.time == y.time
+                    && x.seconds.map(f64::to_bits) == y.seconds.map(f64::to_bits)
+            })
+    }
+}
+
+impl Eq for RecordShard {}
+
+impl RecordShard {
+    /// Keeps `record`.
+    pub(crate) fn push(&mut self, record: &Record<'_>) {
+        let values: [Option<&[u8]>; 9] = [
+            Some(&*record.host),
+            Some(&*record.status),
+            Some(&*record.method),
+            Some(record.path),
+            Some(&*record.protocol),
+            record.referer.as_deref(),
+            record.user_agent.as_deref(),
+            record.vhost.as_deref(),
+            Some(&*record.bytes),
+        ];
+        let mut fields = [NONE; 9];
+        for (i, value) in values.into_iter().enumerate() {
+            let Some(value) = value else { continue };
+            fields[i] = match self.last {
+                Some(last) if last[i] != NONE && self.strings.get(last[i]) == value => last[i],
+                _ => self.strings.id(value),
+            };
+        }
+        self.last = Some(fields);
+        let (timestamp, nanos, offset) = match record.time {
+            Some(t) => (
+                t.timestamp(),
+                t.timestamp_subsec_nanos(),
+                t.offset().local_minus_utc(),
+            ),
+            None => (0, 0, NO_OFFSET),
+        };
+        self.rows.push(Row {
+            fields,
+            timestamp,
+            nanos,
+            offset,
+            seconds: record.seconds.map_or(NO_SECONDS, f64::to_bits),
+        });
+    }
+
+    fn record(&self, row: &Row) -> Record<'_> {
+        let field = |i: usize| {
+            (row.fields[i] != NONE).then(|| Cow::Borrowed(self.strings.get(row.fields[i])))
+        };
+        let time = (row.offset != NO_OFFSET)
+            .then(|| {
+                let offset = FixedOffset::east_opt(row.offset)?;
+                Some(DateTime::from_timestamp(row.timestamp, row.nanos)?.with_timezone(&offset))
+            })
+            .flatten();
+        Record {
+            host: field(0).unwrap_or_default(),
+            status: field(1).unwrap_or_default(),
+            method: field(2).unwrap_or_default(),
+            path: self.strings.get(row.fields[3]),
+            protocol: field(4).unwrap_or_default(),
+            referer: field(5),
+            user_agent: field(6),
+            vhost: field(7),
+            bytes: field(8).unwrap_or_default(),
+            time,
+            seconds: (row.seconds != NO_SECONDS).then(|| f64::from_bits(row.seconds)),
+        }
+    }
+
+    /// The records, in the order they were kept.
+    pub(crate) fn records(&self) -> impl Iterator<Item = Record<'_>> {
+        self.rows.iter().map(|row| self.record(row))
+    }
+
+    /// Records kept.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no record was kept.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Memory held, in bytes (about).
+    pub fn heap_bytes(&self) -> usize {
+        self.rows.capacity() * std::mem::size_of::<Row>() + self.strings.heap_bytes()
+    }
+}
+
+/// A stream's records and what counting them again cannot change: its
+/// lines, malformed lines (with their samples), directive lines, and how it
+/// ended.
+///
+/// ```
+/// use logtally_core::{Analyzer, UserOptions};
+/// let log = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"\n\
+///            1.2.3.4 - - [17/May/2015:10:06:03 +0000] \"POST /b HTTP/1.1\" 500 5 \"-\" \"ua\"\n";
+/// let all = UserOptions { report: true, ..UserOptions::default() };
+/// let (tally, records) = Analyzer::new(all.compile().unwrap()).analyze_indexed("x.log", log.as_bytes());
+/// assert_eq!(tally.totals.counted, 2);
+/// let errors = UserOptions { conditions: vec!["status>=500".into()], ..all };
+/// let again = Analyzer::new(errors.compile().unwrap()).retally(&records);
+/// assert_eq!((again.totals.counted, again.totals.filtered), (1, 1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecords {
+    /// The records, as the threads that read them kept them.
+    pub shards: Vec<RecordShard>,
+    /// Lines read.
+    pub lines: u64,
+    /// Malformed lines.
+    pub malformed: u64,
+    /// The first malformed lines: (line number, message).
+    pub samples: Vec<(u64, String)>,
+    /// How the stream ended, with its format (and why none fitted, if none did).
+    pub end: StreamEnd,
+}
+
+impl FileRecords {
+    /// Records kept.
+    pub fn records(&self) -> usize {
+        self.shards.iter().map(RecordShard::len).sum()
+    }
+
+    /// Memory held, in bytes (about).
+    pub fn heap_bytes(&self) -> usize {
+        self.shards.iter().map(RecordShard::heap_bytes).sum()
+    }
+}
