@@ -272,13 +272,17 @@ worker.onmessage = (event) => {
     lastReport = JSON.parse(msg.report);
     $('results').hidden = false;
     renderSummary(lastReport, msg.seconds);
+    // How the run was made (for the benchmark): counted again from memory, and the memory kept.
+    Object.assign($('summary').dataset, { recounted: String(!!msg.recounted), keptBytes: String(msg.keptBytes || 0) });
     renderReport(lastReport);
     $('run').disabled = false;
     $('cancel').disabled = true;
     running = false;
     const failed = lastReport.files.filter((f) => f.failed).length;
     setState('done', `${msg.cancelled ? 'Cancelled: partial result. ' : ''}` +
-      `${replacedPrevious ? 'The previous run was cancelled for these files. ' : ''}Done in ${msg.seconds.toFixed(2)} s` +
+      `${replacedPrevious ? 'The previous run was cancelled for these files. ' : ''}` +
+      `${msg.recounted ? 'Counted again from the records kept in memory (the files were not read again). ' : ''}` +
+      `Done in ${msg.seconds.toFixed(2)} s` +
       (failed ? `; ${failed} file(s) could not be read completely (see Problems).` : '.'));
   } else if (msg.type === 'report') {
     lastReport = JSON.parse(msg.report);

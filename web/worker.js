@@ -45,6 +45,7 @@ class Run {
     this.files = files;
     this.top = top;
     this.cancelled = false;
+    this.complete = false; // tallied to the end: its records can be counted again
     this.session = new Session(JSON.stringify(options));
     this.fed = files.map(() => 0);
     this.done = files.map(() => false);
@@ -94,11 +95,39 @@ class Run {
     await Promise.all(Array.from({ length: Math.max(1, threads) }, () => this.lane()));
     while (!this.session.allDone()) await pause(2);
     this.post(true);
+    this.complete = !this.cancelled;
     const seconds = (performance.now() - this.started) / 1000;
     postMessage({
       type: 'done', runId: this.runId, report: this.session.report(this.top), seconds, threads,
-      cancelled: this.cancelled,
+      cancelled: this.cancelled, recounted: false, keptBytes: this.session.keptBytes(),
     });
+  }
+
+  /**
+   * The same files with other options (filters, panels, bucket): counted
+   * again from the records the module kept, without reading the files.
+   * False when the module cannot (see `Session.retally`): read them again.
+   */
+  recount(msg) {
+    const same = this.complete && this.files.length === msg.files.length &&
+      this.files.every((f, i) => f.name === msg.files[i].name && f.size === msg.files[i].size &&
+        f.lastModified === msg.files[i].lastModified);
+    if (!same) return false;
+    const started = performance.now();
+    // Options that do not compile throw (the page shows why) and keep this run.
+    if (!this.session.retally(JSON.stringify(msg.options))) return false;
+    const seconds = (performance.now() - started) / 1000;
+    this.runId = msg.runId;
+    this.top = msg.top;
+    postMessage({
+      type: 'progress', runId: this.runId, fed: this.files.map((f) => f.size),
+      done: this.files.map(() => true), seconds, threads,
+    });
+    postMessage({
+      type: 'done', runId: this.runId, report: this.session.report(this.top), seconds, threads,
+      cancelled: false, recounted: true, keptBytes: this.session.keptBytes(),
+    });
+    return true;
   }
 
   /** Gives the module's memory for this run back. */
@@ -124,6 +153,7 @@ async function start(msg) {
   const previous = last;
   if (previous) {
     await previous.finished;
+    if (previous.recount(msg)) return;
     previous.free();
     last = null;
   }
@@ -140,9 +170,12 @@ onmessage = async (event) => {
   try {
     if (msg.type === 'run') {
       latestRunId = msg.runId;
-      if (last && !last.cancelled) last.cancel(); // stop the run in progress at once
-      queue = queue.then(() => start(msg));
-      await queue;
+      if (last && !last.cancelled && !last.complete) last.cancel(); // stop the run in progress at once
+      // A run that fails (options that do not compile) must not stop the
+      // ones after it: the queue goes on past a rejected start.
+      const job = queue.then(() => start(msg));
+      queue = job.catch(() => {});
+      await job;
     } else if (msg.type === 'cancel') {
       if (last && last.runId === msg.runId) last.cancel();
     } else if (msg.type === 'report' && last && last.session && last.runId === msg.runId) {

@@ -264,6 +264,8 @@ test("a filter in the page equals the CLI's --where", { timeout: 120_000 }, asyn
   const expected = cliReport(files, ['--where', 'status>=400']);
   const shown = await readDashboard(page);
   assertDashboardEquals(shown, expected, 'where status>=400');
+  // Counted again from the records the module kept, not read again.
+  assert.match(await page.textContent('#status-text'), /Counted again from the records kept in memory/);
   // The filter did something, and only what it says.
   assert.ok(expected.totals.counted > 0 && expected.totals.counted < all.totals.counted,
     `${expected.totals.counted} of ${all.totals.counted} counted`);
@@ -282,6 +284,16 @@ test("a filter in the page equals the CLI's --where", { timeout: 120_000 }, asyn
   const both = cliReport(files, ['--where', 'status>=400', '--where', 'method=GET']);
   const shownBoth = await readDashboard(page);
   assertDashboardEquals(shownBoth, both, 'where status>=400; method=GET');
+  // A filter that does not parse is an error, and the next change still works.
+  await page.fill('#where', 'status>abc');
+  await page.press('#where', 'Enter');
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'error');
+  assert.match(await page.textContent('#status-text'), /status>abc/);
+  await page.fill('#where', 'method=GET');
+  await page.press('#where', 'Enter');
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'done', null, { timeout: 120_000 });
+  assertDashboardEquals(await readDashboard(page), cliReport(files, ['--where', 'method=GET']), 'where method=GET');
+  assert.match(await page.textContent('#status-text'), /Counted again from the records kept in memory/);
   assert.deepEqual(shownBoth.panels.method.rows.map((r) => r.key), ['GET']);
   assert.ok(both.totals.counted < expected.totals.counted, 'the second condition filtered more');
   assert.deepEqual(errors, []);

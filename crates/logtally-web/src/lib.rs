@@ -16,10 +16,46 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use logtally_core::{Analyzer, OptionsError, Tally, UserOptions};
+use logtally_core::{Analyzer, FileRecords, OptionsError, Tally, UserOptions};
 
 /// Slices a file may have queued before the host must wait.
 const QUEUE_SLICES: usize = 4;
+
+/// Memory the kept records may take (64 bytes a line plus each distinct
+/// value once: about 100-120 MB per million lines): past it they are
+/// dropped, and a filter change reads the files again. A seed-scale drop
+/// (2.6 M lines) takes 250-370 MB.
+const KEEP_BUDGET: usize = 512 << 20;
+
+/// The records of a report's files, kept to count them again with other
+/// filters or panels without reading the files again.
+#[derive(Default)]
+struct Kept {
+    /// Per file id, once the file is tallied.
+    files: Vec<Option<FileRecords>>,
+    /// Memory they take (about).
+    bytes: usize,
+    /// Over the budget: nothing is kept.
+    dropped: bool,
+}
+
+impl Kept {
+    fn keep(&mut self, id: usize, records: FileRecords) {
+        if self.dropped {
+            return;
+        }
+        self.bytes += records.heap_bytes();
+        if self.bytes > KEEP_BUDGET {
+            self.dropped = true;
+            self.files.clear();
+            return;
+        }
+        if self.files.len() <= id {
+            self.files.resize_with(id + 1, || None);
+        }
+        self.files[id] = Some(records);
+    }
+}
 
 /// The queue of slices of one file, between the host and its rayon task.
 #[derive(Default)]
@@ -86,6 +122,8 @@ pub struct Session {
     analyzer: Analyzer,
     files: Vec<FileSlot>,
     total: Arc<Mutex<Tally>>,
+    /// The files' records (reports with panels only).
+    kept: Arc<Mutex<Kept>>,
     cancelled: Arc<AtomicBool>,
     consumed: Arc<AtomicU64>,
     /// Runs a file's task on a pool; `None`: single-threaded, tasks wait in
@@ -110,6 +148,7 @@ impl Session {
             options,
             files: Vec::new(),
             total: Arc::new(Mutex::new(Tally::default())),
+            kept: Arc::new(Mutex::new(Kept::default())),
             cancelled: Arc::new(AtomicBool::new(false)),
             consumed: Arc::new(AtomicU64::new(0)),
             spawn,
@@ -131,11 +170,20 @@ impl Session {
         };
         let analyzer = self.analyzer.clone();
         let total = Arc::clone(&self.total);
+        let kept = Arc::clone(&self.kept);
+        let keep = self.options.report;
         let finished = Arc::clone(&done);
         let name = name.to_string();
         let wave = self.wave;
+        let id = self.files.len();
         let task: FileTask = Box::new(move || {
-            let tally = tally_stream(&analyzer, &name, reader, wave);
+            let tally = if keep {
+                let (tally, records) = tally_stream_indexed(&analyzer, &name, reader, wave);
+                kept.lock().unwrap().keep(id, records);
+                tally
+            } else {
+                tally_stream(&analyzer, &name, reader, wave)
+            };
             total.lock().unwrap().merge(tally);
             finished.store(true, Ordering::Release);
         });
@@ -147,7 +195,7 @@ impl Session {
             None => self.deferred.push(Some(task)),
         }
         self.files.push(FileSlot { queue, done });
-        self.files.len() - 1
+        id
     }
 
     /// Whether file `id` can take another slice now.
@@ -202,6 +250,49 @@ impl Session {
         self.cancelled.store(true, Ordering::Relaxed);
         for f in &self.files {
             f.queue.ready.notify_all();
+        }
+    }
+
+    /// Counts the files' kept records again with `options` (other filters,
+    /// panels or bucket) instead of reading the files again: `Ok(true)` when
+    /// done, the session's report then being the new options' one;
+    /// `Ok(false)` when the session cannot (a run with one key, unfinished
+    /// or cancelled, records over the memory budget, or options that read
+    /// lines otherwise: log format, line limit, `book_compat`).
+    pub fn retally(&mut self, options: UserOptions) -> Result<bool, OptionsError> {
+        let analyzer = Analyzer::new(options.compile()?);
+        let same_reading = self.options.log_format == options.log_format
+            && self.options.max_line == options.max_line
+            && self.options.book_compat == options.book_compat;
+        if !(self.options.report && options.report && same_reading)
+            || self.cancelled.load(Ordering::Relaxed)
+            || !self.all_done()
+        {
+            return Ok(false);
+        }
+        let kept = self.kept.lock().unwrap();
+        if kept.dropped
+            || kept.files.len() != self.files.len()
+            || kept.files.iter().any(Option::is_none)
+        {
+            return Ok(false);
+        }
+        let records: Vec<&FileRecords> = kept.files.iter().flatten().collect();
+        let total = retally_files(&analyzer, &records);
+        drop(kept);
+        *self.total.lock().unwrap() = total;
+        self.analyzer = analyzer;
+        self.options = options;
+        Ok(true)
+    }
+
+    /// Memory the kept records take, in bytes (0 when none are kept).
+    pub fn kept_bytes(&self) -> usize {
+        let kept = self.kept.lock().unwrap();
+        if kept.dropped {
+            0
+        } else {
+            kept.bytes
         }
     }
 
@@ -263,9 +354,43 @@ fn tally_stream(analyzer: &Analyzer, name: &str, reader: QueueReader, wave: usiz
     logtally_core::parallel::analyze_parallel(analyzer, name, reader, wave)
 }
 
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+fn tally_stream_indexed(
+    analyzer: &Analyzer,
+    name: &str,
+    reader: QueueReader,
+    wave: usize,
+) -> (Tally, FileRecords) {
+    logtally_core::parallel::analyze_parallel_indexed(analyzer, name, reader, wave)
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+fn retally_files(analyzer: &Analyzer, records: &[&FileRecords]) -> Tally {
+    logtally_core::parallel::retally_parallel(analyzer, records)
+}
+
 #[cfg(not(all(target_arch = "wasm32", feature = "threads")))]
 fn tally_stream(analyzer: &Analyzer, name: &str, reader: QueueReader, _wave: usize) -> Tally {
     analyzer.clone().analyze(name, reader)
+}
+
+#[cfg(not(all(target_arch = "wasm32", feature = "threads")))]
+fn tally_stream_indexed(
+    analyzer: &Analyzer,
+    name: &str,
+    reader: QueueReader,
+    _wave: usize,
+) -> (Tally, FileRecords) {
+    analyzer.clone().analyze_indexed(name, reader)
+}
+
+#[cfg(not(all(target_arch = "wasm32", feature = "threads")))]
+fn retally_files(analyzer: &Analyzer, records: &[&FileRecords]) -> Tally {
+    let mut total = Tally::default();
+    for records in records {
+        total.merge(analyzer.clone().retally(records));
+    }
+    total
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -349,6 +474,21 @@ pub mod browser {
         /// Stops the run; the report will be marked partial.
         pub fn cancel(&self) {
             self.0.cancel();
+        }
+
+        /// Counts the kept records again with the options given as JSON:
+        /// true when done (the report is then the new options'), false when
+        /// the files must be read again (see [`Session::retally`]).
+        pub fn retally(&mut self, options_json: &str) -> Result<bool, JsError> {
+            UserOptions::from_json(options_json)
+                .and_then(|options| self.0.retally(options))
+                .map_err(|e| JsError::new(&e.to_string()))
+        }
+
+        /// Memory the kept records take, in bytes.
+        #[wasm_bindgen(js_name = keptBytes)]
+        pub fn kept_bytes(&self) -> f64 {
+            self.0.kept_bytes() as f64
         }
 
         /// The report as JSON (the CLI's schema); `top` 0 means all rows.
@@ -469,6 +609,63 @@ mod tests {
         let want = serde_json::to_string(&twice.report(&all)).unwrap();
         assert_eq!(session.report_json(0), want);
         assert_eq!(session.bytes_consumed(), 2 * sample.len() as u64);
+    }
+
+    /// A session over the sample, fed in one piece, finished.
+    fn finished_session(options: UserOptions, files: usize) -> Session {
+        let sample = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../samples/apache_logs.gz"
+        ))
+        .unwrap();
+        let mut session = Session::new(options, None, 1).unwrap();
+        for n in 0..files {
+            let id = session.start_file(&format!("apache_logs-{n}.gz"));
+            session.feed(id, sample.clone());
+            session.end_file(id);
+        }
+        assert!(session.all_done());
+        session
+    }
+
+    #[test]
+    fn a_filter_change_counts_the_kept_records_as_a_new_run_would() {
+        let report = UserOptions {
+            report: true,
+            ..UserOptions::default()
+        };
+        let mut session = finished_session(report.clone(), 2);
+        assert!(session.kept_bytes() > 0);
+        let first = session.report_json(0);
+        for change in [
+            UserOptions {
+                conditions: vec!["status>=400".into()],
+                ..report.clone()
+            },
+            UserOptions {
+                since: Some("2015-05-19".into()),
+                panels: vec![logtally_core::GroupBy::Path],
+                bucket: Some("1h".parse().unwrap()),
+                ..report.clone()
+            },
+            report.clone(),
+        ] {
+            assert!(session.retally(change.clone()).unwrap());
+            let read_again = finished_session(change, 2);
+            assert_eq!(session.report_json(0), read_again.report_json(0));
+        }
+        assert_eq!(session.report_json(0), first);
+        // What the records cannot answer: the files are read again.
+        let other_format = UserOptions {
+            log_format: "common".into(),
+            ..report.clone()
+        };
+        assert!(!session.retally(other_format).unwrap());
+        let one_key = UserOptions::default();
+        assert!(!session.retally(one_key.clone()).unwrap());
+        let mut one_key_session = finished_session(one_key, 1);
+        assert_eq!(one_key_session.kept_bytes(), 0);
+        assert!(!one_key_session.retally(report).unwrap());
     }
 
     #[test]
