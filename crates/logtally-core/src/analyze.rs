@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::details::{check_url, parse_time, split_request, url_path, Request, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::index::{FileRecords, RecordShard};
-use crate::keys::{panel_key, KeyCache, PathVerdict, Record};
+use crate::keys::{panel_key, KeyCache, PathVerdict, Record, Size};
 use crate::panels::{status_class, Hit, Panels};
 use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
@@ -1119,7 +1119,7 @@ fn book_record<'a>(
         referer: referer.map(Cow::Borrowed),
         user_agent: record.user_agent.map(Cow::Borrowed),
         vhost: None,
-        bytes: Cow::Borrowed(record.bytes),
+        bytes: Size::Written(Cow::Borrowed(record.bytes)),
         seconds: None,
     })
 }
@@ -1200,7 +1200,7 @@ fn fields_record<'a>(
         user_agent: user_agent.filter(|u| !u.is_empty() && u.as_ref() != b"-"),
         vhost,
         protocol,
-        bytes: bytes.unwrap_or_else(dash),
+        bytes: Size::Written(bytes.unwrap_or_else(dash)),
         // A time that is no duration (negative, NaN) is no time.
         seconds: request_time.filter(|s| s.is_finite() && *s >= 0.0),
     })

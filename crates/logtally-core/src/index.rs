@@ -15,7 +15,7 @@ use chrono::{DateTime, FixedOffset};
 use hashbrown::HashTable;
 
 use crate::analyze::StreamEnd;
-use crate::keys::Record;
+use crate::keys::{Record, Size};
 
 /// No value (an absent optional field).
 const NONE: u32 = u32::MAX;
@@ -81,8 +81,10 @@ fn string_at<'a>(bytes: &'a [u8], ends: &[usize], id: u32) -> &'a [u8] {
 /// One record: its fields as ids, its times as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Row {
-    /// host, status, method, path, protocol, referrer, agent, vhost, bytes.
-    fields: [u32; 9],
+    /// host, status, method, path, protocol, referrer, agent, vhost.
+    fields: [u32; 8],
+    /// Bytes sent (as a number: sizes are nearly as many as lines).
+    sent: u64,
     /// The time: seconds since the epoch, nanoseconds, offset (`NO_OFFSET`: none).
     timestamp: i64,
     nanos: u32,
@@ -97,7 +99,7 @@ pub struct RecordShard {
     strings: Strings,
     rows: Vec<Row>,
     /// The last row's field ids: neighbouring records share most fields.
-    last: Option<[u32; 9]>,
+    last: Option<[u32; 8]>,
     /// Lines that are no record (a format's directives): always filtered.
     pub(crate) directives: u64,
 }
@@ -128,7 +130,7 @@ impl PartialEq for RecordShard {
                     && x.referer == y.referer
                     && x.user_agent == y.user_agent
                     && x.vhost == y.vhost
-                    && x.bytes == y.bytes
+                    && x.bytes_sent() == y.bytes_sent()
                     && x.time == y.time
                     && x.seconds.map(f64::to_bits) == y.seconds.map(f64::to_bits)
             })
@@ -140,7 +142,7 @@ impl Eq for RecordShard {}
 impl RecordShard {
     /// Keeps `record`.
     pub(crate) fn push(&mut self, record: &Record<'_>) {
-        let values: [Option<&[u8]>; 9] = [
+        let values: [Option<&[u8]>; 8] = [
             Some(&*record.host),
             Some(&*record.status),
             Some(&*record.method),
@@ -149,9 +151,8 @@ impl RecordShard {
             record.referer.as_deref(),
             record.user_agent.as_deref(),
             record.vhost.as_deref(),
-            Some(&*record.bytes),
         ];
-        let mut fields = [NONE; 9];
+        let mut fields = [NONE; 8];
         for (i, value) in values.into_iter().enumerate() {
             let Some(value) = value else { continue };
             fields[i] = match self.last {
@@ -170,6 +171,7 @@ impl RecordShard {
         };
         self.rows.push(Row {
             fields,
+            sent: record.bytes_sent(),
             timestamp,
             nanos,
             offset,
@@ -196,7 +198,7 @@ impl RecordShard {
             referer: field(5),
             user_agent: field(6),
             vhost: field(7),
-            bytes: field(8).unwrap_or_default(),
+            bytes: Size::Sent(row.sent),
             time,
             seconds: (row.seconds != NO_SECONDS).then(|| f64::from_bits(row.seconds)),
         }

@@ -21,19 +21,31 @@ pub(crate) struct Record<'a> {
     pub referer: Option<Cow<'a, [u8]>>,
     pub user_agent: Option<Cow<'a, [u8]>>,
     pub vhost: Option<Cow<'a, [u8]>>,
-    /// The response size field as written (`-`: none).
-    pub bytes: Cow<'a, [u8]>,
+    /// The response size.
+    pub bytes: Size<'a>,
     /// The time the server took, in seconds, where the format has it (finite, not negative).
     pub seconds: Option<f64>,
+}
+
+/// A response size: as the line writes it (parsed only when it is used),
+/// or already a number (a record kept in the index).
+pub(crate) enum Size<'a> {
+    /// The field as written (`-`: none).
+    Written(Cow<'a, [u8]>),
+    /// Bytes sent.
+    Sent(u64),
 }
 
 impl Record<'_> {
     /// The response size in bytes (`-` and junk: 0).
     pub fn bytes_sent(&self) -> u64 {
-        std::str::from_utf8(&self.bytes)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
+        match &self.bytes {
+            Size::Written(text) => std::str::from_utf8(text)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            Size::Sent(n) => *n,
+        }
     }
 
     /// The status code as a number, when it is one.
