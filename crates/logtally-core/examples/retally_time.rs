@@ -52,7 +52,12 @@ fn main() {
         let analyzer = Analyzer::new(options.compile().unwrap());
         let started = Instant::now();
         let kept: Vec<_> = kept.iter().collect();
-        let counted = retally_parallel(&analyzer, &kept).totals.counted;
+        // LOGTALLY_REPEAT=N counts N times (for a profile of the counting alone).
+        let repeat: usize = std::env::var("LOGTALLY_REPEAT").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+        let mut counted = 0;
+        for _ in 0..repeat {
+            counted = retally_parallel(&analyzer, &kept).totals.counted;
+        }
         println!(
             "{:?}: {:.2} s, {} counted",
             options.conditions,
