@@ -53,7 +53,10 @@ fn main() {
         let started = Instant::now();
         let kept: Vec<_> = kept.iter().collect();
         // LOGTALLY_REPEAT=N counts N times (for a profile of the counting alone).
-        let repeat: usize = std::env::var("LOGTALLY_REPEAT").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+        let repeat: usize = std::env::var("LOGTALLY_REPEAT")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
         let mut counted = 0;
         for _ in 0..repeat {
             counted = retally_parallel(&analyzer, &kept).totals.counted;

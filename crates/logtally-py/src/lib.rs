@@ -13,8 +13,8 @@ use std::io::{self, Read};
 
 use logtally_core::parallel::analyze_parallel;
 use logtally_core::{
-    failed_file, merge_reports, reshow, Analyzer, Options, Report, ReportJsonError, Tally,
-    UserOptions,
+    failed_file, merge_reports, merge_states, reshow, Analyzer, Options, Report, ReportJsonError,
+    RunState, Tally, UserOptions,
 };
 use logtally_files::{expand, open, Input};
 use pyo3::exceptions::PyValueError;
@@ -200,13 +200,20 @@ pub const VIEW_OPTIONS: [&str; 3] = ["top", "all", "min_count"];
 /// `by`) is refused, named, as is a report that lacks keys (written with
 /// `--top` or `--min-count`).
 pub fn render(report: Report, overrides: &str) -> Result<Report, String> {
+    let user = shown_options(&report.options, overrides)?;
+    reshow(report, &user).map_err(|e| e.to_string())
+}
+
+/// The options `counted` shows with when `overrides` (a JSON object) lays
+/// its rows (`top`, `all`, `min_count`, their defaults where not given) and
+/// maybe counting options over them (checked by the caller).
+fn shown_options(counted: &UserOptions, overrides: &str) -> Result<UserOptions, String> {
     let Value::Object(over) =
         serde_json::from_str::<Value>(overrides).map_err(|e| format!("invalid options: {e}"))?
     else {
         return Err("invalid options: not a JSON object".to_string());
     };
-    let Value::Object(mut options) =
-        serde_json::to_value(&report.options).expect("options serialize")
+    let Value::Object(mut options) = serde_json::to_value(counted).expect("options serialize")
     else {
         unreachable!("options serialize as an object");
     };
@@ -214,8 +221,27 @@ pub fn render(report: Report, overrides: &str) -> Result<Report, String> {
         options.remove(name);
     }
     options.extend(over);
-    let (user, _) = user_options(&Value::Object(options).to_string())?;
-    reshow(report, &user).map_err(|e| e.to_string())
+    Ok(user_options(&Value::Object(options).to_string())?.0)
+}
+
+/// A run's state as bytes (what the CLI's `--state FILE` writes).
+fn state_bytes(options: UserOptions, tally: Tally) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    RunState { options, tally }
+        .write(&mut bytes)
+        .expect("a state writes to memory");
+    bytes
+}
+
+/// One stream's tally: its blocks on the rayon pool when `parallel`.
+fn tally_reader(name: &str, reader: PyReader, options: Options, parallel: bool) -> Tally {
+    let mut analyzer = Analyzer::new(options);
+    let threads = rayon::current_num_threads();
+    if parallel && threads > 1 {
+        analyze_parallel(&analyzer, name, reader, 2 * threads)
+    } else {
+        analyzer.analyze(name, reader)
+    }
 }
 
 /// `tally(paths, options_json) -> report_json`: the CLI's JSON for these PATH
@@ -243,16 +269,98 @@ fn py_tally_stream(
 ) -> PyResult<String> {
     let (user, compiled) = user_options(options).map_err(value_error)?;
     let reader = PyReader::new(fileobj);
-    Ok(py.allow_threads(|| {
-        let mut analyzer = Analyzer::new(compiled);
-        let threads = rayon::current_num_threads();
-        let tally = if parallel && threads > 1 {
-            analyze_parallel(&analyzer, name, reader, 2 * threads)
-        } else {
-            analyzer.analyze(name, reader)
-        };
-        report_json(&tally, &user)
-    }))
+    Ok(py.allow_threads(|| report_json(&tally_reader(name, reader, compiled, parallel), &user)))
+}
+
+/// `tally_state(paths, options_json) -> bytes`: [`py_tally`]'s run as its
+/// state (the CLI's `--state`), to merge exactly with other runs' states.
+#[pyfunction]
+#[pyo3(name = "tally_state")]
+fn py_tally_state<'py>(
+    py: Python<'py>,
+    paths: Vec<String>,
+    options: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (user, compiled) = user_options(options).map_err(value_error)?;
+    let bytes = py.allow_threads(|| state_bytes(user, tally_paths(&paths, compiled)));
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// `tally_stream_state(fileobj, name, options_json, parallel=True) -> bytes`:
+/// [`py_tally_stream`]'s run as its state.
+#[pyfunction]
+#[pyo3(name = "tally_stream_state", signature = (fileobj, name, options, parallel=true))]
+fn py_tally_stream_state<'py>(
+    py: Python<'py>,
+    fileobj: Py<PyAny>,
+    name: &str,
+    options: &str,
+    parallel: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (user, compiled) = user_options(options).map_err(value_error)?;
+    let reader = PyReader::new(fileobj);
+    let bytes =
+        py.allow_threads(|| state_bytes(user, tally_reader(name, reader, compiled, parallel)));
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// `merge_states(states) -> bytes`: states (bytes) united into the state of
+/// one run over all their files; ValueError naming a state that is damaged,
+/// from another version, or counted with other options.
+#[pyfunction]
+#[pyo3(name = "merge_states")]
+fn py_merge_states<'py>(py: Python<'py>, states: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyBytes>> {
+    let merged = py.allow_threads(|| {
+        let states = states
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                RunState::read(&bytes[..]).map_err(|e| format!("state {}: {e}", i + 1))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let merged = merge_states(states).map_err(|e| e.to_string())?;
+        Ok(state_bytes(merged.options, merged.tally))
+    });
+    merged
+        .map(|bytes| PyBytes::new(py, &bytes))
+        .map_err(|e: String| value_error(e))
+}
+
+/// `render_state(state, options_json) -> report_json`: the state's report
+/// (with panels when it was counted with them) showing the rows
+/// `options_json` asks for (`top`, `all`, `min_count`); other options must be
+/// those it was counted with.
+#[pyfunction]
+#[pyo3(name = "render_state")]
+fn py_render_state(py: Python<'_>, state: Vec<u8>, options: &str) -> PyResult<String> {
+    py.allow_threads(|| {
+        let state = RunState::read(&state[..]).map_err(|e| format!("state: {e}"))?;
+        let user = shown_options(&state.options, options)?;
+        if let Some(option) = user.counting_difference(&state.options) {
+            return Err(format!(
+                "the state was counted with another `{option}`: its counts cannot be shown for this one"
+            ));
+        }
+        Ok(report_json(&state.tally, &user))
+    })
+    .map_err(|e: String| value_error(e))
+}
+
+/// `failed_state(name, reason, options_json) -> bytes`: the state of one file
+/// that could not be read.
+#[pyfunction]
+#[pyo3(name = "failed_state")]
+fn py_failed_state<'py>(
+    py: Python<'py>,
+    name: &str,
+    reason: &str,
+    options: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (user, _) = user_options(options).map_err(value_error)?;
+    Ok(PyBytes::new(
+        py,
+        &state_bytes(user, failed_file(name, reason)),
+    ))
 }
 
 /// `merge(report_jsons, options_json=None) -> report_json`: the core's
@@ -319,5 +427,10 @@ fn _logtally(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_render, m)?)?;
     m.add_function(wrap_pyfunction!(py_worker_options, m)?)?;
     m.add_function(wrap_pyfunction!(py_failed_report, m)?)?;
+    m.add_function(wrap_pyfunction!(py_tally_state, m)?)?;
+    m.add_function(wrap_pyfunction!(py_tally_stream_state, m)?)?;
+    m.add_function(wrap_pyfunction!(py_merge_states, m)?)?;
+    m.add_function(wrap_pyfunction!(py_render_state, m)?)?;
+    m.add_function(wrap_pyfunction!(py_failed_state, m)?)?;
     Ok(())
 }

@@ -1,12 +1,13 @@
 """logtally.tally / tally_stream / merge against the CLI's JSON."""
 import io
+import subprocess
 import threading
 import time
 
 import pytest
 
 import logtally
-from conftest import run_cli, same_report
+from conftest import CLI, run_cli, same_report
 
 
 def test_sample_equals_cli(sample):
@@ -203,3 +204,35 @@ def test_report_with_panels_equals_cli(sample):
             assert ours[key] == cli[key], key
             assert streamed[key] == cli[key], key
         assert sum(p["hits"] for p in ours["timeseries"]["points"]) == ours["totals"]["counted"]
+
+
+def test_states_of_runs_apart_merge_into_one_run(corpus, sample, tmp_path):
+    """Reports with panels merge exactly through states (visitors united),
+    Python's and the CLI's states alike."""
+    options = {"report": True, "all": True, "bucket": "1h"}
+    whole = logtally.tally(corpus, **options)
+    a, b, c = tmp_path / "a.state", tmp_path / "b.state", tmp_path / "c.state"
+    first = logtally.tally(corpus[:2], state=a, **options)
+    assert first == logtally.tally(corpus[:2], **options)
+    logtally.tally(corpus[2:3], state=b, **options)
+    # The CLI writes the same kind of state.
+    subprocess.run(
+        [str(CLI), "--report", "--bucket", "1h", "-q", "--format", "json", "--state", str(c), corpus[3]],
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    merged = logtally.merge_states([a, b.read_bytes(), c], all=True, state=tmp_path / "all.state")
+    assert merged == whole
+    # Visitors of several files are counted once, not added.
+    parts = sum(logtally.tally([f], **options)["totals"]["visitors"] for f in corpus)
+    assert parts > whole["totals"]["visitors"]
+    again = logtally.merge_states([tmp_path / "all.state"], top=3)
+    assert all(len(p["hits"]) <= 3 for p in again["panels"].values())
+    assert again["totals"] == whole["totals"]
+    # Refusals name the state.
+    with pytest.raises(ValueError, match="state 2: damaged"):
+        logtally.merge_states([a, a.read_bytes()[:500]])
+    other = tmp_path / "other.state"
+    logtally.tally(corpus[:1], state=other, where=["status=200"], **options)
+    with pytest.raises(ValueError, match="`where`"):
+        logtally.merge_states([a, other])

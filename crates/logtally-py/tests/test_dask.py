@@ -81,3 +81,12 @@ def test_dask_worker_death_fails_only_its_file(client, corpus):
     assert [f["path"] for f in report["files"] if f["failed"]] == [doomed]
     (error,) = [e for e in report["errors"] if e["path"] == doomed]
     assert "KilledWorker" in error["message"], error
+
+
+def test_dask_report_with_panels_equals_cli(client, corpus, sample, tmp_path):
+    """Panels travel as states: visitors of several files are united."""
+    missing = str(tmp_path / "gone.log.gz")
+    files = corpus + [sample, missing]
+    for options in [{"report": True, "all": True}, {"report": True, "top": 5, "where": ["status>=400"]}]:
+        cli_options = dict(options)
+        assert logtally.dask.tally(files, client=client, **options) == run_cli(files, **cli_options)

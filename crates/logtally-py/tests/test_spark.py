@@ -39,6 +39,12 @@ def test_spark_equals_cli(spark, corpus, sample, tmp_path):
         same_report(logtally.spark.tally(spark, files, **options), run_cli(files, **options))
 
 
+def test_spark_report_with_panels_equals_cli(spark, corpus, sample):
+    files = corpus + [sample]
+    options = {"report": True, "top": 5}
+    assert logtally.spark.tally(spark, files, **options) == run_cli(files, **options)
+
+
 def test_spark_bad_option(spark, sample):
     with pytest.raises(ValueError, match="min_count"):
         logtally.spark.tally(spark, [sample], min_count="many")

@@ -18,7 +18,7 @@ import os
 
 from . import _logtally
 
-__all__ = ["tally", "tally_stream", "merge", "render", "__version__"]
+__all__ = ["tally", "tally_stream", "merge", "merge_states", "render", "__version__"]
 __version__ = _logtally.__version__
 
 
@@ -36,7 +36,21 @@ def _report_text(report):
     return report if isinstance(report, str) else json.dumps(report)
 
 
-def tally(paths, **options):
+def _view(options):
+    """The options that choose the rows shown."""
+    return {k: v for k, v in options.items() if k in ("top", "all", "min_count")}
+
+
+def _write_state(path, state):
+    """Writes ``state`` (bytes) to ``path`` whole or not at all."""
+    path = os.fsdecode(path)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(state)
+    os.replace(tmp, path)
+
+
+def tally(paths, *, state=None, **options):
     """Tally log files; returns the CLI's JSON report as a dict.
 
     ``paths`` is one path or a list of them, expanded as the CLI expands its
@@ -44,8 +58,14 @@ def tally(paths, **options):
     Files are tallied in parallel on threads inside Rust, with the GIL released.
     A file that cannot be read does not raise: it is named in ``errors`` and in
     ``files`` (``failed``), as in the CLI. Bad options raise ValueError.
+    ``state`` (a path): also write the run's state there, as the CLI's
+    ``--state`` does, for :func:`merge_states`.
     """
-    return json.loads(_logtally.tally(_paths(paths), _options(options)))
+    if state is None:
+        return json.loads(_logtally.tally(_paths(paths), _options(options)))
+    run = _logtally.tally_state(_paths(paths), _options(options))
+    _write_state(state, run)
+    return json.loads(_logtally.render_state(run, _options(_view(options))))
 
 
 def tally_stream(fileobj, name, *, parallel=True, **options):
@@ -72,6 +92,27 @@ def merge(reports, **options):
     """
     texts = [_report_text(r) for r in reports]
     return json.loads(_logtally.merge(texts, _options(options) if options else None))
+
+
+def merge_states(states, *, state=None, **options):
+    """Unite runs' states (paths, or bytes) into the report of one run over all
+    their files, as ``logtally merge A.state B.state`` does: exact for reports
+    with panels too (a visitor of both runs counts once). ``state`` (a path):
+    also write the merged state. Options here choose the rows shown (``top``,
+    ``all``, ``min_count``). A state that is damaged, from another version,
+    or counted with other options raises ValueError naming it.
+    """
+    parts = []
+    for s in states:
+        if isinstance(s, (bytes, bytearray)):
+            parts.append(bytes(s))
+        else:
+            with open(os.fsdecode(s), "rb") as f:
+                parts.append(f.read())
+    merged = _logtally.merge_states(parts)
+    if state is not None:
+        _write_state(state, merged)
+    return json.loads(_logtally.render_state(merged, _options(options)))
 
 
 def render(report, **options):

@@ -47,3 +47,27 @@ def merge_pair(a, b):
 def merge_all(reports):
     """Complete reports (JSON) merged into one."""
     return _logtally.merge(list(reports), None)
+
+
+def tally_url_state(url, options_json):
+    """One file's state (bytes), for reports with panels. Never raises for an
+    unreadable file."""
+    try:
+        stream = open_binary(url)
+    except Exception as exc:  # noqa: BLE001 - any failure names the file
+        return _logtally.failed_state(url, reason(exc), options_json)
+    with stream:
+        return _logtally.tally_stream_state(stream, url, options_json, False)
+
+
+def merge_state_pair(a, b):
+    """Two states (bytes) united into one."""
+    return _logtally.merge_states([a, b])
+
+
+def with_panels(options_json):
+    """Whether these (validated) options make a report with panels: such runs
+    merge through their states (visitors united), not their reports."""
+    import json
+
+    return bool(json.loads(options_json)["report"])

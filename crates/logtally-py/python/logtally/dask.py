@@ -9,24 +9,26 @@
 Workers need the ``logtally`` wheel (and fsspec plus the driver of the URLs'
 filesystem, e.g. s3fs). Every file's task writes a complete report (``all``
 set), so that the pairwise merges are exact; the final report shows the rows
-the options ask for. A file whose task fails (the open raises, the worker dies)
+the options ask for. Reports with panels (``report=True``) travel as the
+files' states, so that visitors are united, not added. A file whose task fails (the open raises, the worker dies)
 is named in ``errors`` and ``files`` (``failed``) and the others still count,
 as the CLI treats an unreadable file.
 """
 import json
 
 from . import _logtally, _remote
+from . import _view
 from . import tally as _tally_local
 
 __all__ = ["tally"]
 
 
-def _tree(client, futures):
+def _tree(client, futures, merge_pair):
     """Pairwise merge tasks over ``futures`` up to one root future."""
     level = list(futures)
     while len(level) > 1:
         merged = [
-            client.submit(_remote.merge_pair, level[i], level[i + 1], pure=False)
+            client.submit(merge_pair, level[i], level[i + 1], pure=False)
             for i in range(0, len(level) - 1, 2)
         ]
         if len(level) % 2:
@@ -35,21 +37,24 @@ def _tree(client, futures):
     return level[0]
 
 
-def _recover(client, urls, futures, options_json):
-    """Each file's report where its task succeeded. A task that raised (its
-    worker may have died with another file's task on it) runs again, alone; if
-    it raises again, its file is a failed file naming the exception."""
-    reports = []
+def _recover(client, urls, futures, options_json, panels):
+    """Each file's report (or state) where its task succeeded, merged. A task
+    that raised (its worker may have died with another file's task on it)
+    runs again, alone; if it raises again, its file is a failed file naming
+    the exception."""
+    tally_url = _remote.tally_url_state if panels else _remote.tally_url
+    failed = _logtally.failed_state if panels else _logtally.failed_report
+    parts = []
     for url, future in zip(urls, futures):
         try:
-            reports.append(future.result())
+            parts.append(future.result())
         except Exception:  # noqa: BLE001 - retried below
-            retry = client.submit(_remote.tally_url, url, options_json, pure=False)
+            retry = client.submit(tally_url, url, options_json, pure=False)
             try:
-                reports.append(retry.result())
+                parts.append(retry.result())
             except Exception as exc:  # noqa: BLE001 - a lost task fails its file only
-                reports.append(_logtally.failed_report(url, _remote.reason(exc), options_json))
-    return _remote.merge_all(reports)
+                parts.append(failed(url, _remote.reason(exc), options_json))
+    return _logtally.merge_states(parts) if panels else _remote.merge_all(parts)
 
 
 def tally(paths_or_urls, client=None, **options):
@@ -68,10 +73,16 @@ def tally(paths_or_urls, client=None, **options):
         from distributed import get_client
 
         client = get_client()
-    futures = [client.submit(_remote.tally_url, url, worker_json, pure=False) for url in urls]
-    root = _tree(client, futures)
+    # Reports with panels travel as states: their visitors are united, not added.
+    panels = _remote.with_panels(worker_json)
+    tally_url = _remote.tally_url_state if panels else _remote.tally_url
+    merge_pair = _remote.merge_state_pair if panels else _remote.merge_pair
+    futures = [client.submit(tally_url, url, worker_json, pure=False) for url in urls]
+    root = _tree(client, futures, merge_pair)
     try:
         merged = root.result()
     except Exception:  # noqa: BLE001 - some file's task failed: merge the others
-        merged = _recover(client, urls, futures, worker_json)
+        merged = _recover(client, urls, futures, worker_json, panels)
+    if panels:
+        return json.loads(_logtally.render_state(merged, json.dumps(_view(options))))
     return json.loads(_logtally.render(merged, user_json))
