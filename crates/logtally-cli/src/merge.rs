@@ -10,8 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use logtally_core::{
-    merge_reports, merge_states, reshow, MergeError, Report, ReportJsonError, RunState,
-    UserOptions, STATE_MAGIC,
+    merge_reports, merge_states, reshow, MergeError, Report, ReportJsonError, RunState, STATE_MAGIC,
 };
 
 use crate::output::{self, Show};
@@ -93,12 +92,7 @@ pub fn run(cli: MergeCli) -> anyhow::Result<ExitCode> {
         reports.push(report);
     }
     let merged = merge_reports(reports).map_err(|e| named(e, &cli.reports))?;
-    let options = UserOptions {
-        top: cli.show.top,
-        all: cli.show.all,
-        min_count: cli.show.min_count,
-        ..merged.options.clone()
-    };
+    let options = cli.show.rows_of(&merged.options);
     // The merged report is complete and counted with these options: it shows.
     let report = reshow(merged, &options)?;
     let format = output::choose(cli.show.format, &cli.show, &options);
@@ -122,12 +116,7 @@ fn run_states(cli: MergeCli) -> anyhow::Result<ExitCode> {
         states.push(RunState::read(file).with_context(|| path.display().to_string())?);
     }
     let merged = merge_states(states).map_err(|e| named(e, &cli.reports))?;
-    let user = UserOptions {
-        top: cli.show.top,
-        all: cli.show.all,
-        min_count: cli.show.min_count,
-        ..merged.options.clone()
-    };
+    let user = cli.show.rows_of(&merged.options);
     let format = output::choose(cli.show.format, &cli.show, &user);
     if format == output::Format::Html && !user.report {
         anyhow::bail!("--format html: these states have no panels (write them with --report)");

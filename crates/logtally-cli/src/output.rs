@@ -49,6 +49,17 @@ pub enum Color {
 }
 
 impl Show {
+    /// `counted` (the options a merged report or state was counted with)
+    /// showing the rows these flags ask for.
+    pub fn rows_of(&self, counted: &UserOptions) -> UserOptions {
+        UserOptions {
+            top: self.top,
+            all: self.all,
+            min_count: self.min_count,
+            ..counted.clone()
+        }
+    }
+
     /// Colour on: asked for, or `auto` on a terminal without `NO_COLOR`.
     pub fn color_on(&self) -> bool {
         use std::io::IsTerminal;

@@ -28,15 +28,21 @@ def open_binary(url):
     return fsspec.open(url, "rb").open()
 
 
-def tally_url(url, options_json):
-    """One file's complete report (JSON). Never raises for an unreadable file."""
+def _tally_url(url, options_json, tally_stream, failed):
+    """One file's `tally_stream` result; `failed`'s for a file that cannot be
+    opened (never raises for it)."""
     try:
         stream = open_binary(url)
     except Exception as exc:  # noqa: BLE001 - any failure names the file
-        return _logtally.failed_report(url, reason(exc), options_json)
+        return failed(url, reason(exc), options_json)
     with stream:
         # One task per core already: read and tally on this thread only.
-        return _logtally.tally_stream(stream, url, options_json, False)
+        return tally_stream(stream, url, options_json, False)
+
+
+def tally_url(url, options_json):
+    """One file's complete report (JSON). Never raises for an unreadable file."""
+    return _tally_url(url, options_json, _logtally.tally_stream, _logtally.failed_report)
 
 
 def merge_pair(a, b):
@@ -52,12 +58,7 @@ def merge_all(reports):
 def tally_url_state(url, options_json):
     """One file's state (bytes), for reports with panels. Never raises for an
     unreadable file."""
-    try:
-        stream = open_binary(url)
-    except Exception as exc:  # noqa: BLE001 - any failure names the file
-        return _logtally.failed_state(url, reason(exc), options_json)
-    with stream:
-        return _logtally.tally_stream_state(stream, url, options_json, False)
+    return _tally_url(url, options_json, _logtally.tally_stream_state, _logtally.failed_state)
 
 
 def merge_state_pair(a, b):
