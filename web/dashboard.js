@@ -272,28 +272,8 @@
     var x0 = s.rows[0].start;
     var x1 = s.rows[s.rows.length - 1].start + s.size;
     var onRange = hooks && typeof hooks.onTimeRange === 'function' ? hooks.onTimeRange : null;
-    var offsetMs = s.offset * 60000;
-    // uPlot formats times with the Date's local fields: give it a Date whose
-    // local fields read as the report's clock (its utc_offset).
-    var tzDate = function (ts) {
-      var d = new Date(ts * 1000 + offsetMs);
-      return new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(),
-        d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
-    };
-    // 24-hour clock; the date under the first label of each day.
-    var timeLabels = function (u, splits, ai, space, incr) {
-      var prev = null;
-      return splits.map(function (v) {
-        if (v == null) return null;
-        var d = tzDate(v);
-        var day = d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate());
-        if (incr >= 86400) return day;
-        var hm = pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + (incr < 60 ? ':' + pad2(d.getSeconds()) : '');
-        var label = day !== prev ? hm + '\n' + day : hm;
-        prev = day;
-        return label;
-      });
-    };
+    var clock = clockOf(s.offset);
+    var tzDate = clock.tzDate, timeLabels = clock.timeLabels;
     var bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.85, 120, 1], align: 0 }) : undefined;
     var width = function () { return Math.max(280, Math.floor(box.clientWidth || 800)); };
     var opts = {
@@ -339,16 +319,142 @@
         if (r) onRange(r.start, r.end);
       }];
     }
-    var plot = new uPlot(opts, [x, hits, c4, c5], box);
-    state.plot = plot;
-    if (typeof ResizeObserver === 'function') {
-      var last = opts.width;
-      state.observer = new ResizeObserver(function () {
-        var w = width();
-        if (w !== last) { last = w; plot.setSize({ width: w, height: 260 }); }
+    keepSized(state, box, new uPlot(opts, [x, hits, c4, c5], box), width, opts.height);
+  }
+
+  /**
+   * uPlot formats times with the Date's local fields: a Date whose local
+   * fields read as the report's clock (its UTC offset, in minutes), and axis
+   * labels on a 24-hour clock with the date under the first label of each day.
+   */
+  function clockOf(offsetMin) {
+    var offsetMs = offsetMin * 60000;
+    var tzDate = function (ts) {
+      var d = new Date(ts * 1000 + offsetMs);
+      return new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(),
+        d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
+    };
+    var timeLabels = function (u, splits, ai, space, incr) {
+      var prev = null;
+      return splits.map(function (v) {
+        if (v == null) return null;
+        var d = tzDate(v);
+        var day = d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate());
+        if (incr >= 86400) return day;
+        var hm = pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + (incr < 60 ? ':' + pad2(d.getSeconds()) : '');
+        var label = day !== prev ? hm + '\n' + day : hm;
+        prev = day;
+        return label;
       });
-      state.observer.observe(box);
+    };
+    return { tzDate: tzDate, timeLabels: timeLabels };
+  }
+
+  /** Keeps `plot` as wide as `box` (the container's plots are released on the next render). */
+  function keepSized(state, box, plot, width, height) {
+    state.plots = (state.plots || []).concat([plot]);
+    if (typeof ResizeObserver === 'function') {
+      var last = width();
+      var observer = new ResizeObserver(function () {
+        var w = width();
+        if (w !== last) { last = w; plot.setSize({ width: w, height: height }); }
+      });
+      observer.observe(box);
+      state.observers = (state.observers || []).concat([observer]);
     }
+  }
+
+  var KEY_COLOURS = ['#3b78d8', '#d98c00', '#2e7d32', '#c62828', '#6a1b9a', '#00838f', '#ad1457', '#5d4037', '#546e7a', '#9e9d24'];
+
+  /**
+   * The top keys over time (`--by KEY --bucket`): the points as numbers, one
+   * row per key in the report's order, one column per bucket start.
+   */
+  function keyMatrix(ks) {
+    var pts = Array.isArray(ks.points) ? ks.points : [];
+    var keys = [], rowOf = {}, starts = {};
+    pts.forEach(function (p) {
+      var t = Date.parse(p && p.start);
+      if (!isFinite(t)) return;
+      var key = String(p.key);
+      if (!has(rowOf, key)) { rowOf[key] = keys.length; keys.push(key); }
+      starts[t / 1000] = String(p.start);
+    });
+    var xs = Object.keys(starts).map(Number).sort(function (a, b) { return a - b; });
+    var colOf = {};
+    xs.forEach(function (x, i) { colOf[x] = i; });
+    var hits = keys.map(function () { return xs.map(function () { return 0; }); });
+    pts.forEach(function (p) {
+      var t = Date.parse(p && p.start);
+      if (!isFinite(t)) return;
+      hits[rowOf[String(p.key)]][colOf[t / 1000]] += Number(p.hits) || 0;
+    });
+    return { keys: keys, xs: xs, isos: xs.map(function (x) { return starts[x]; }), hits: hits };
+  }
+
+  /** The top keys over time as lines, by uPlot. */
+  function keysChart(box, m, offsetMin, state) {
+    var clock = clockOf(offsetMin);
+    var width = function () { return Math.max(280, Math.floor(box.clientWidth || 800)); };
+    var opts = {
+      width: width(),
+      height: 240,
+      tzDate: clock.tzDate,
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(1, max) * 1.08]; } } },
+      series: [{
+        label: 'time',
+        value: function (u, v, si, idx) { return idx == null ? '--' : shortTime(m.isos[idx]); },
+      }].concat(m.keys.map(function (key, i) {
+        // Labels are set as text by uPlot (textContent): log text stays data.
+        return { label: key, stroke: KEY_COLOURS[i % KEY_COLOURS.length], width: 1.5, points: { show: m.xs.length < 3 } };
+      })),
+      axes: [
+        { grid: { stroke: '#eef0f2' }, values: clock.timeLabels, size: 44, space: 84 },
+        { size: 56, grid: { stroke: '#eef0f2' }, values: function (u, splits) { return splits.map(compact); } },
+      ],
+      padding: [null, 36, null, null],
+      legend: { show: true },
+    };
+    keepSized(state, box, new uPlot(opts, [m.xs].concat(m.hits), box), width, opts.height);
+  }
+
+  /** `--by KEY --bucket`: its top keys' hits per bucket, a chart and a table. */
+  function keysOverTime(report, state) {
+    var ks = report.keys_over_time;
+    if (!ks || typeof ks !== 'object') return null;
+    var m = keyMatrix(ks);
+    if (!m.keys.length || !m.xs.length) return null;
+    var section = el('section', 'lt-timeline lt-keys-over-time');
+    section.appendChild(el('h2', 'lt-h2', titleOf(String(ks.panel || 'keys')) + ' over time'));
+    var box = el('div', 'lt-chart');
+    section.appendChild(box);
+    section.appendChild(el('p', 'lt-chart-note', 'Buckets of ' + String(ks.bucket || '?') + ', times at UTC' +
+      String(ks.utc_offset || '+00:00') + '; ' + num(m.keys.length) + ' key(s) over ' + num(m.xs.length) + ' bucket(s).'));
+    var tbody = document.createElement('tbody');
+    m.keys.forEach(function (key, i) {
+      var total = 0, peak = 0;
+      m.hits[i].forEach(function (n, j) { total += n; if (n > m.hits[i][peak]) peak = j; });
+      var tr = document.createElement('tr');
+      tr.appendChild(el('td', 'lt-key', key));
+      tr.appendChild(el('td', 'lt-num', num(total)));
+      tr.appendChild(el('td', null, shortTime(m.isos[peak])));
+      tr.appendChild(el('td', 'lt-num', num(m.hits[i][peak])));
+      tbody.appendChild(tr);
+    });
+    section.appendChild(tableOf([['key', null], ['hits', 'lt-num'], ['busiest bucket', null], ['hits then', 'lt-num']], tbody));
+    var offset = offsetMinutes(ks.utc_offset);
+    var previous = state.draw;
+    state.draw = function () {
+      if (previous) previous();
+      if (typeof uPlot === 'function') {
+        try {
+          keysChart(box, m, offset, state);
+        } catch (e) {
+          box.textContent = '';
+        }
+      }
+    };
+    return section;
   }
 
   /** Without uPlot: a plain bar chart of hits per bucket. */
@@ -544,8 +650,8 @@
   function release(container) {
     var state = states && states.get(container);
     if (!state) return;
-    if (state.observer) state.observer.disconnect();
-    if (state.plot) state.plot.destroy();
+    (state.observers || []).forEach(function (o) { o.disconnect(); });
+    (state.plots || []).forEach(function (p) { p.destroy(); });
     states.delete(container);
   }
 
@@ -573,6 +679,8 @@
     container.appendChild(overview(report));
     var timeline = chart(report, hooks, state);
     if (timeline) container.appendChild(timeline);
+    var keyLines = keysOverTime(report, state);
+    if (keyLines) container.appendChild(keyLines);
 
     var panels = report.panels && typeof report.panels === 'object' ? report.panels : {};
     var names = Object.keys(panels);

@@ -394,6 +394,40 @@ test('the HTML report makes no request, shows the panels and runs nothing from t
   await page.close();
 });
 
+test('the HTML report draws the top keys over time (--by KEY --bucket), log text as text', { timeout: 120_000 }, async () => {
+  const log = hostileLog();
+  const args = ['--by', 'path', '--bucket', '1h', '--all', '-q', log];
+  const json = JSON.parse(execFileSync(bin, ['--format', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
+  const series = json.keys_over_time;
+  assert.ok(series && series.points.length > 0, 'the CLI reports the keys over time');
+  const want = {};
+  for (const p of series.points) want[p.key] = (want[p.key] || 0) + p.hits;
+  const html = join(work, 'keys-over-time.html');
+  execFileSync(bin, ['--format', 'html', '-o', html, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const dialogs = [];
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+  await page.waitForSelector('#dashboard section.lt-keys-over-time', { timeout: 30_000 });
+  await page.waitForTimeout(200);
+  const section = '#dashboard section.lt-keys-over-time';
+  assert.equal(await page.$eval(`${section} h2`, (h) => h.textContent), 'Requests (paths) over time');
+  // One row per key with its hits over the buckets, the keys as written (text, not markup).
+  const rows = await page.$$eval(`${section} .lt-table tbody tr`, (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
+  assert.deepEqual(Object.fromEntries(rows.map(([k, n]) => [k, Number(n.replace(/,/g, ''))])), want);
+  assert.ok(rows.some(([k]) => k === '/<script>alert(1)</script>'), `the hostile path shows literally: ${rows}`);
+  // One line per key on a canvas; the legend names the keys as text.
+  assert.ok(await page.$eval(`${section} .lt-chart canvas`, (c) => c.width > 0 && c.height > 0), 'drawn on a canvas');
+  const legend = await page.$$eval(`${section} .u-legend .u-label`, (ls) => ls.map((l) => l.textContent));
+  for (const key of Object.keys(want)) assert.ok(legend.includes(key), `legend ${key}: ${legend}`);
+  assert.equal(await page.$$eval('#dashboard img, #dashboard script', (els) => els.length), 0);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a screenshot of the page's dashboard (after the first test)", { timeout: 60_000 }, async () => {
   const page = dashboardPage;
   assert.ok(page, 'the first test left its page open');
