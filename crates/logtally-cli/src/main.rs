@@ -232,21 +232,6 @@ fn stats_line(seconds: f64, total: &Tally) -> String {
     .to_string()
 }
 
-/// `2h`, `30m`, `7d`: a span before the newest record (`None`: not relative).
-fn relative_span(text: &str) -> Option<chrono::Duration> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: i64 = number.parse().ok()?;
-    match unit {
-        "s" => chrono::Duration::try_seconds(n),
-        "m" => chrono::Duration::try_minutes(n),
-        "h" => chrono::Duration::try_hours(n),
-        "d" => chrono::Duration::try_days(n),
-        "w" => chrono::Duration::try_weeks(n),
-        _ => None,
-    }
-}
-
 /// The files' tally with `options` on the chosen engine (a progress bar on
 /// a terminal); whether every file was read, and how many were.
 fn tally_files(
@@ -288,38 +273,20 @@ fn tally_files(
 /// Relative `--since`/`--until` (`2h`) made absolute: a first pass finds the
 /// newest record. A usage error names the option.
 fn resolve_relative_times(cli: &Cli, user: &mut UserOptions) -> anyhow::Result<Result<(), String>> {
-    let spans = [
-        user.since.as_deref().and_then(relative_span),
-        user.until.as_deref().and_then(relative_span),
-    ];
-    if spans.iter().all(Option::is_none) {
+    let Some(probe) = user.newest_probe() else {
         return Ok(Ok(()));
-    }
-    let probe = UserOptions {
-        report: true,
-        panels: vec![GroupBy::Method],
-        since: None,
-        until: None,
-        conditions: Vec::new(),
-        ..user.clone()
     };
     let options = match probe.compile() {
         Ok(options) => options,
         Err(e) => return Ok(Err(e.to_string())),
     };
     let (total, _, _, _) = tally_files(cli, &options, cli.quiet)?;
-    let Some(newest) = total.panels.as_ref().and_then(|p| p.newest()) else {
+    let Some(newest) = total.newest() else {
         return Ok(Err(
             "relative --since/--until: no record has a time".to_string()
         ));
     };
-    let at = |span: chrono::Duration| (newest - span).format("%Y-%m-%dT%H:%M:%S").to_string();
-    if let Some(span) = spans[0] {
-        user.since = Some(at(span));
-    }
-    if let Some(span) = spans[1] {
-        user.until = Some(at(span));
-    }
+    *user = user.before_newest(newest);
     Ok(Ok(()))
 }
 

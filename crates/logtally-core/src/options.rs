@@ -188,6 +188,52 @@ impl UserOptions {
         }
     }
 
+    /// When `since` or `until` is relative (`2h`, `30m`, `7d`: before the
+    /// newest record), the options of a first pass that finds the newest
+    /// record: these options without the selection, one small panel. `None`
+    /// when both times are absolute (or not given).
+    ///
+    /// ```
+    /// use logtally_core::{Analyzer, UserOptions};
+    /// let log = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"\n\
+    ///            1.2.3.4 - - [17/May/2015:13:00:00 +0000] \"GET /b HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+    /// let last_hour = UserOptions { since: Some("1h".into()), report: true, ..UserOptions::default() };
+    /// let probe = last_hour.newest_probe().unwrap();
+    /// let newest = Analyzer::new(probe.compile().unwrap()).analyze("x.log", log.as_bytes()).newest().unwrap();
+    /// let absolute = last_hour.before_newest(newest);
+    /// assert_eq!(absolute.since.as_deref(), Some("2015-05-17T12:00:00"));
+    /// let tally = Analyzer::new(absolute.compile().unwrap()).analyze("x.log", log.as_bytes());
+    /// assert_eq!(tally.totals.counted, 1);
+    /// ```
+    pub fn newest_probe(&self) -> Option<UserOptions> {
+        let relative = [&self.since, &self.until]
+            .iter()
+            .any(|t| t.as_deref().and_then(relative_span).is_some());
+        relative.then(|| UserOptions {
+            report: true,
+            panels: vec![GroupBy::Method],
+            since: None,
+            until: None,
+            conditions: Vec::new(),
+            bucket: None,
+            ..self.clone()
+        })
+    }
+
+    /// These options with a relative `since`/`until` made absolute: that span
+    /// before `newest` (the newest record's time, on the log's clock).
+    pub fn before_newest(&self, newest: chrono::NaiveDateTime) -> UserOptions {
+        let at = |time: &Option<String>| match time.as_deref().and_then(relative_span) {
+            Some(span) => Some((newest - span).format("%Y-%m-%dT%H:%M:%S").to_string()),
+            None => time.clone(),
+        };
+        UserOptions {
+            since: at(&self.since),
+            until: at(&self.until),
+            ..self.clone()
+        }
+    }
+
     /// Which rows a report shows.
     pub fn limit(&self) -> Limit {
         Limit {
@@ -226,5 +272,20 @@ impl UserOptions {
             ("bucket", self.bucket != other.bucket),
         ];
         differs.into_iter().find(|(_, d)| *d).map(|(name, _)| name)
+    }
+}
+
+/// `2h`, `30m`, `7d`: a span before the newest record (`None`: not relative).
+fn relative_span(text: &str) -> Option<chrono::Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        "w" => chrono::Duration::try_weeks(n),
+        _ => None,
     }
 }

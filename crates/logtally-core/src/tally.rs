@@ -375,6 +375,11 @@ impl From<Report> for Tally {
 }
 
 impl Tally {
+    /// The newest record's time on the log's clock (a tally with panels only).
+    pub fn newest(&self) -> Option<chrono::NaiveDateTime> {
+        self.panels.as_ref()?.newest()
+    }
+
     /// The report with panels (`--report`, JSON schema 2): every panel cut to
     /// the rows `options` asks for, totals exact, hits over time.
     pub fn dashboard(&self, options: &UserOptions) -> Dashboard {

@@ -33,6 +33,34 @@ pub const READ_CHUNK: usize = 1 << 20;
 /// leaves out.
 pub fn user_options(json: &str) -> Result<(UserOptions, Options), String> {
     let user = UserOptions::from_json(json).map_err(|e| name_the_option(json, e.to_string()))?;
+    if user.newest_probe().is_some() {
+        return Err("relative since/until (`2h`) count back from the newest record, which needs the files read twice: use logtally.tally(paths), or absolute times".into());
+    }
+    let options = user.compile().map_err(|e| e.to_string())?;
+    Ok((user, options))
+}
+
+/// The user's options for a run over `paths`: as [`user_options`], with
+/// relative `since`/`until` (`2h`) made absolute by a first pass over the
+/// files that finds the newest record, as the CLI does.
+pub fn run_options(json: &str, paths: &[String]) -> Result<(UserOptions, Options), String> {
+    let user = UserOptions::from_json(json).map_err(|e| name_the_option(json, e.to_string()))?;
+    let Some(probe) = user.newest_probe() else {
+        return user_options(json);
+    };
+    // Everything but the times is checked before the files are read.
+    let probe_options = probe.compile().map_err(|e| e.to_string())?;
+    UserOptions {
+        since: None,
+        until: None,
+        ..user.clone()
+    }
+    .compile()
+    .map_err(|e| e.to_string())?;
+    let newest = tally_paths(paths, probe_options)
+        .newest()
+        .ok_or("relative since/until: no record has a time")?;
+    let user = user.before_newest(newest);
     let options = user.compile().map_err(|e| e.to_string())?;
     Ok((user, options))
 }
@@ -249,8 +277,11 @@ fn tally_reader(name: &str, reader: PyReader, options: Options, parallel: bool) 
 #[pyfunction]
 #[pyo3(name = "tally")]
 fn py_tally(py: Python<'_>, paths: Vec<String>, options: &str) -> PyResult<String> {
-    let (user, compiled) = user_options(options).map_err(value_error)?;
-    Ok(py.allow_threads(|| report_json(&tally_paths(&paths, compiled), &user)))
+    py.allow_threads(|| {
+        let (user, compiled) = run_options(options, &paths)?;
+        Ok(report_json(&tally_paths(&paths, compiled), &user))
+    })
+    .map_err(|e: String| value_error(e))
 }
 
 /// `tally_stream(fileobj, name, options_json, parallel=True) -> report_json`:
@@ -281,8 +312,12 @@ fn py_tally_state<'py>(
     paths: Vec<String>,
     options: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let (user, compiled) = user_options(options).map_err(value_error)?;
-    let bytes = py.allow_threads(|| state_bytes(user, tally_paths(&paths, compiled)));
+    let bytes = py
+        .allow_threads(|| {
+            let (user, compiled) = run_options(options, &paths)?;
+            Ok(state_bytes(user, tally_paths(&paths, compiled)))
+        })
+        .map_err(|e: String| value_error(e))?;
     Ok(PyBytes::new(py, &bytes))
 }
 

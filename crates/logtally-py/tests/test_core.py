@@ -236,3 +236,11 @@ def test_states_of_runs_apart_merge_into_one_run(corpus, sample, tmp_path):
     logtally.tally(corpus[:1], state=other, where=["status=200"], **options)
     with pytest.raises(ValueError, match="`where`"):
         logtally.merge_states([a, other])
+
+
+def test_relative_times_count_back_from_the_newest_record(sample):
+    """As the CLI: a first pass finds the newest record."""
+    for options in ({"report": True, "since": "1d", "all": True}, {"until": "12h", "by": "status"}):
+        assert logtally.tally([sample], **options) == run_cli([sample], **options)
+    with open(sample, "rb") as f, pytest.raises(ValueError, match="read twice"):
+        logtally.tally_stream(f, sample, since="2h")

@@ -131,6 +131,8 @@ pub struct Session {
     spawn: Option<fn(FileTask)>,
     deferred: Vec<Option<FileTask>>,
     wave: usize,
+    /// Options with relative times, to count with once every file is read.
+    relative: Option<UserOptions>,
 }
 
 impl Session {
@@ -143,9 +145,21 @@ impl Session {
         spawn: Option<fn(FileTask)>,
         wave: usize,
     ) -> Result<Self, OptionsError> {
+        // Relative times (`since: "2h"`) count back from the newest record:
+        // the files are read without them, keeping their records, and counted
+        // again once the newest is known ([`settle`](Self::settle)).
+        let reading = match options.newest_probe() {
+            Some(_) if options.report => UserOptions {
+                since: None,
+                until: None,
+                ..options.clone()
+            },
+            _ => options.clone(),
+        };
         Ok(Session {
-            analyzer: Analyzer::new(options.compile()?),
-            options,
+            analyzer: Analyzer::new(reading.compile()?),
+            options: reading,
+            relative: options.newest_probe().and(Some(options)),
             files: Vec::new(),
             total: Arc::new(Mutex::new(Tally::default())),
             kept: Arc::new(Mutex::new(Kept::default())),
@@ -260,6 +274,9 @@ impl Session {
     /// or cancelled, records over the memory budget, or options that read
     /// lines otherwise: log format, line limit, `book_compat`).
     pub fn retally(&mut self, options: UserOptions) -> Result<bool, OptionsError> {
+        let Some(options) = self.absolute(options)? else {
+            return Ok(false);
+        };
         let analyzer = Analyzer::new(options.compile()?);
         let same_reading = self.options.log_format == options.log_format
             && self.options.max_line == options.max_line
@@ -284,6 +301,42 @@ impl Session {
         self.analyzer = analyzer;
         self.options = options;
         Ok(true)
+    }
+
+    /// `options` with relative times made absolute from the newest of the
+    /// kept records (counted as a relative time's first pass counts them);
+    /// `None` when that needs records that are not kept.
+    fn absolute(&self, options: UserOptions) -> Result<Option<UserOptions>, OptionsError> {
+        let Some(probe) = options.newest_probe() else {
+            return Ok(Some(options));
+        };
+        let analyzer = Analyzer::new(probe.compile()?);
+        let kept = self.kept.lock().unwrap();
+        if kept.dropped || !self.all_done() || kept.files.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        let records: Vec<&FileRecords> = kept.files.iter().flatten().collect();
+        let newest = retally_files(&analyzer, &records).newest();
+        Ok(newest.map(|newest| options.before_newest(newest)))
+    }
+
+    /// Once every file is read: counts with relative times (`since: "2h"`)
+    /// made absolute from the newest record. An error says why it cannot be.
+    pub fn settle(&mut self) -> Result<(), String> {
+        let Some(options) = self.relative.take() else {
+            return Ok(());
+        };
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match self.retally(options) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!(
+                "relative since/until count back from the newest record, which needs the records kept in memory (up to {} MiB): give absolute times, or drop fewer lines",
+                KEEP_BUDGET >> 20
+            )),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Memory the kept records take, in bytes (0 when none are kept).
@@ -485,6 +538,12 @@ pub mod browser {
                 .map_err(|e| JsError::new(&e.to_string()))
         }
 
+        /// Once every file is read: counts with relative times made absolute
+        /// (see [`Session::settle`]); throws saying why it cannot.
+        pub fn settle(&mut self) -> Result<(), JsError> {
+            self.0.settle().map_err(|e| JsError::new(&e))
+        }
+
         /// Memory the kept records take, in bytes.
         #[wasm_bindgen(js_name = keptBytes)]
         pub fn kept_bytes(&self) -> f64 {
@@ -611,13 +670,17 @@ mod tests {
         assert_eq!(session.bytes_consumed(), 2 * sample.len() as u64);
     }
 
-    /// A session over the sample, fed in one piece, finished.
-    fn finished_session(options: UserOptions, files: usize) -> Session {
-        let sample = std::fs::read(concat!(
+    fn sample() -> Vec<u8> {
+        std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../samples/apache_logs.gz"
         ))
-        .unwrap();
+        .unwrap()
+    }
+
+    /// A session over the sample, fed in one piece, finished.
+    fn finished_session(options: UserOptions, files: usize) -> Session {
+        let sample = sample();
         let mut session = Session::new(options, None, 1).unwrap();
         for n in 0..files {
             let id = session.start_file(&format!("apache_logs-{n}.gz"));
@@ -663,6 +726,24 @@ mod tests {
         assert!(!session.retally(other_format).unwrap());
         let one_key = UserOptions::default();
         assert!(!session.retally(one_key.clone()).unwrap());
+        // Relative times count back from the newest record of the kept ones.
+        let last_day = UserOptions {
+            since: Some("1d".into()),
+            ..report.clone()
+        };
+        let mut relative = finished_session(last_day.clone(), 2);
+        relative.settle().unwrap();
+        let probe = last_day.newest_probe().unwrap();
+        let newest = Analyzer::new(probe.compile().unwrap())
+            .analyze("apache_logs.gz", &sample()[..])
+            .newest()
+            .unwrap();
+        let absolute = last_day.before_newest(newest);
+        assert_ne!(absolute.since, last_day.since);
+        let read_absolute = finished_session(absolute, 2);
+        assert_eq!(relative.report_json(0), read_absolute.report_json(0));
+        assert!(session.retally(last_day).unwrap());
+        assert_eq!(session.report_json(0), read_absolute.report_json(0));
         let mut one_key_session = finished_session(one_key, 1);
         assert_eq!(one_key_session.kept_bytes(), 0);
         assert!(!one_key_session.retally(report).unwrap());
