@@ -123,6 +123,14 @@
   // shown as visible escapes so a key reads as what it is.
   var INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
+  /** `text` with its invisible characters written as escapes (\xNN, \u{NNNN}). */
+  function printable(text) {
+    return String(text).replace(new RegExp(INVISIBLE.source, 'g'), function (c) {
+      var code = c.charCodeAt(0);
+      return code <= 0xff ? '\\x' + (code < 16 ? '0' : '') + code.toString(16) : '\\u{' + code.toString(16) + '}';
+    });
+  }
+
   /** A report string as text, its invisible characters made visible (\xNN, \u{NNNN}). */
   function literal(text) {
     var s = String(text);
@@ -372,7 +380,8 @@
    */
   function keyMatrix(ks) {
     var pts = Array.isArray(ks.points) ? ks.points : [];
-    var keys = [], rowOf = {}, starts = {};
+    // No prototype: a key may be any text, "__proto__" too.
+    var keys = [], rowOf = Object.create(null), starts = Object.create(null);
     pts.forEach(function (p) {
       var t = Date.parse(p && p.start);
       if (!isFinite(t)) return;
@@ -381,7 +390,7 @@
       starts[t / 1000] = String(p.start);
     });
     var xs = Object.keys(starts).map(Number).sort(function (a, b) { return a - b; });
-    var colOf = {};
+    var colOf = Object.create(null);
     xs.forEach(function (x, i) { colOf[x] = i; });
     var hits = keys.map(function () { return xs.map(function () { return 0; }); });
     pts.forEach(function (p) {
@@ -405,8 +414,9 @@
         label: 'time',
         value: function (u, v, si, idx) { return idx == null ? '--' : shortTime(m.isos[idx]); },
       }].concat(m.keys.map(function (key, i) {
-        // Labels are set as text by uPlot (textContent): log text stays data.
-        return { label: key, stroke: KEY_COLOURS[i % KEY_COLOURS.length], width: 1.5, points: { show: m.xs.length < 3 } };
+        // Labels are set as text by uPlot (textContent): log text stays data,
+        // its invisible characters shown as escapes.
+        return { label: printable(key), stroke: KEY_COLOURS[i % KEY_COLOURS.length], width: 1.5, points: { show: m.xs.length < 3 } };
       })),
       axes: [
         { grid: { stroke: '#eef0f2' }, values: clock.timeLabels, size: 44, space: 84 },
@@ -435,7 +445,9 @@
       var total = 0, peak = 0;
       m.hits[i].forEach(function (n, j) { total += n; if (n > m.hits[i][peak]) peak = j; });
       var tr = document.createElement('tr');
-      tr.appendChild(el('td', 'lt-key', key));
+      var cell = el('td', 'lt-key');
+      cell.appendChild(literal(key));
+      tr.appendChild(cell);
       tr.appendChild(el('td', 'lt-num', num(total)));
       tr.appendChild(el('td', null, shortTime(m.isos[peak])));
       tr.appendChild(el('td', 'lt-num', num(m.hits[i][peak])));

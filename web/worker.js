@@ -94,8 +94,9 @@ class Run {
   async run() {
     await Promise.all(Array.from({ length: Math.max(1, threads) }, () => this.lane()));
     while (!this.session.allDone()) await pause(2);
-    // Relative times (since 2h) count back from the newest record: now known.
-    if (!this.cancelled) this.session.settle();
+    // Relative times (since 2h) count back from the newest record: now known
+    // (a cancelled run's report cannot apply them: settle throws, saying so).
+    this.session.settle();
     this.post(true);
     this.complete = !this.cancelled;
     const seconds = (performance.now() - this.started) / 1000;

@@ -430,6 +430,17 @@ test('the HTML report draws the top keys over time (--by KEY --bucket), log text
   const legend = await page.$$eval(`${section} .u-legend .u-label`, (ls) => ls.map((l) => l.textContent));
   for (const key of Object.keys(want)) assert.ok(legend.includes(key), `legend ${key}: ${legend}`);
   assert.equal(await page.$$eval('#dashboard img, #dashboard script', (els) => els.length), 0);
+  // A key named like an object's own machinery is a key like any other.
+  const proto = join(work, 'proto.log');
+  writeFileSync(proto, ['GET', '__proto__', 'constructor'].map((m, i) =>
+    `1.2.3.${i} - - [17/May/2015:1${i}:05:03 +0000] "${m} /x HTTP/1.1" 200 5 "-" "ua"\n`).join(''));
+  const protoHtml = join(work, 'proto.html');
+  execFileSync(bin, ['--by', 'method', '--bucket', '1h', '--format', 'html', '-o', protoHtml, '-q', proto], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await page.goto(pathToFileURL(protoHtml).href, { waitUntil: 'load' });
+  await page.waitForSelector('#dashboard section.lt-keys-over-time');
+  const methods = await page.$$eval(`${section} .lt-table tbody tr`, (trs) => trs.map((tr) => tr.cells[0].textContent));
+  assert.deepEqual(methods.sort(), ['GET', '__proto__', 'constructor']);
+  assert.ok(await page.$('#dashboard section.lt-panel'), 'the panels after it are drawn');
   assert.deepEqual(dialogs, []);
   assert.deepEqual(errors, []);
   await page.close();

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::details::{check_url, parse_time, split_request, url_path, Request, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
-use crate::index::{FileRecords, RecordShard};
+use crate::index::{FileRecords, KeepBudget, RecordShard};
 use crate::keys::{panel_key, KeyCache, PathVerdict, Record, Size};
 use crate::panels::{status_class, Hit, Panels};
 use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
@@ -290,7 +290,7 @@ pub struct Analyzer {
     keys: KeyCache,
     /// Whether records read into panels are kept for counting again
     /// ([`Partial::records`]).
-    keep_records: bool,
+    keep_records: Option<KeepBudget>,
 }
 
 /// A line's record (`Ok(None)`: a directive line of the format) beside the
@@ -391,7 +391,7 @@ impl Analyzer {
             last_time: (Vec::new(), None),
             selection,
             keys: KeyCache::default(),
-            keep_records: false,
+            keep_records: None,
         };
         analyzer.prepare(&[]);
         analyzer
@@ -400,8 +400,16 @@ impl Analyzer {
     /// Keeps every record it reads into panels (not one-key runs) in the
     /// partial tally's [`records`](Partial::records), so that they can be
     /// counted again with other options ([`retally`](Self::retally)).
-    pub fn keep_records(&mut self, keep: bool) {
-        self.keep_records = keep;
+    /// `budget` bounds the memory they take, shared by the analyzers cloned
+    /// from this one; `None` keeps none.
+    pub fn keep_records(&mut self, budget: Option<KeepBudget>) {
+        self.keep_records = budget;
+    }
+
+    /// Keeps records within no bound, unless a budget is set already.
+    pub(crate) fn keeping(&mut self) {
+        self.keep_records
+            .get_or_insert_with(|| KeepBudget::bytes(usize::MAX));
     }
 
     /// The options it runs with.
@@ -581,7 +589,7 @@ impl Analyzer {
     /// One line into every panel (`--report`): a record the selection keeps
     /// is counted once and added to each panel it has a key in.
     fn add_to_panels(&mut self, partial: &mut Partial, line: &[u8]) -> Result<(), Malformed> {
-        let keep = self.keep_records;
+        let keep = self.keep_records.clone();
         let ParsedLine {
             record,
             options,
@@ -590,13 +598,13 @@ impl Analyzer {
         } = self.parse(line);
         let Some(record) = record? else {
             partial.filtered += 1;
-            if keep {
+            if keep.is_some() {
                 partial.shard().directives += 1;
             }
             return Ok(());
         };
-        if keep {
-            partial.shard().push(&record);
+        if let Some(budget) = &keep {
+            partial.shard().push_within(&record, budget);
         }
         add_record(options, selection, keys, partial, &record);
         Ok(())
@@ -683,8 +691,8 @@ impl Analyzer {
     /// again with other filters or panels ([`retally`](Self::retally)).
     /// Only a report with panels keeps its records (one-key runs keep none).
     pub fn analyze_indexed<R: Read>(&mut self, name: &str, reader: R) -> (Tally, FileRecords) {
-        let keep = self.keep_records;
-        self.keep_records = true;
+        let keep = self.keep_records.clone();
+        self.keeping();
         let (partial, end) = self.analyze_partial(name, reader);
         self.keep_records = keep;
         self.finish_indexed(partial, end)

@@ -10,6 +10,8 @@
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use hashbrown::HashTable;
@@ -93,6 +95,42 @@ struct Row {
     seconds: u64,
 }
 
+/// The memory the analyzers of one run may take to keep records, shared by
+/// them (clones share it): once spent, their shards keep no more, drop what
+/// they kept, and their streams' records are incomplete.
+///
+/// ```
+/// use logtally_core::{Analyzer, KeepBudget, UserOptions};
+/// let log = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"\n".repeat(10_000);
+/// let report = UserOptions { report: true, ..UserOptions::default() };
+/// let mut analyzer = Analyzer::new(report.compile().unwrap());
+/// analyzer.keep_records(Some(KeepBudget::bytes(100_000)));
+/// let (_, records) = analyzer.analyze_indexed("x.log", log.as_bytes());
+/// assert!(!records.complete());
+/// assert_eq!(records.records(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeepBudget(Arc<AtomicI64>);
+
+impl KeepBudget {
+    /// A budget of `bytes`.
+    pub fn bytes(bytes: usize) -> Self {
+        KeepBudget(Arc::new(AtomicI64::new(
+            i64::try_from(bytes).unwrap_or(i64::MAX),
+        )))
+    }
+
+    /// Takes `bytes` from the budget: false when it has not that much left
+    /// (it then stays spent for every taker).
+    fn take(&self, bytes: usize) -> bool {
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        self.0.fetch_sub(bytes, Ordering::Relaxed) >= bytes
+    }
+}
+
+/// Bytes a shard takes from its budget at a time.
+const ALLOWANCE: usize = 1 << 20;
+
 /// The records one thread read from a stream.
 #[derive(Clone, Default)]
 pub struct RecordShard {
@@ -102,6 +140,10 @@ pub struct RecordShard {
     last: Option<[u32; 8]>,
     /// Lines that are no record (a format's directives): always filtered.
     pub(crate) directives: u64,
+    /// Bytes taken from the budget and not used yet.
+    allowance: usize,
+    /// The budget was spent: the shard dropped its records and keeps none.
+    overflowed: bool,
 }
 
 impl std::fmt::Debug for RecordShard {
@@ -120,6 +162,7 @@ impl PartialEq for RecordShard {
     fn eq(&self, other: &Self) -> bool {
         self.rows.len() == other.rows.len()
             && self.directives == other.directives
+            && self.overflowed == other.overflowed
             && self.rows.iter().zip(&other.rows).all(|(a, b)| {
                 let (x, y) = (self.record(a), other.record(b));
                 x.host == y.host
@@ -140,8 +183,31 @@ impl PartialEq for RecordShard {
 impl Eq for RecordShard {}
 
 impl RecordShard {
+    /// Keeps `record` while `budget` allows the memory it takes.
+    pub(crate) fn push_within(&mut self, record: &Record<'_>, budget: &KeepBudget) {
+        if self.overflowed {
+            return;
+        }
+        let before = self.heap_bytes();
+        self.push(record);
+        let cost = self.heap_bytes() - before;
+        if cost > self.allowance {
+            let want = (cost - self.allowance).max(ALLOWANCE);
+            if !budget.take(want) {
+                *self = RecordShard {
+                    overflowed: true,
+                    directives: self.directives,
+                    ..RecordShard::default()
+                };
+                return;
+            }
+            self.allowance += want;
+        }
+        self.allowance -= cost;
+    }
+
     /// Keeps `record`.
-    pub(crate) fn push(&mut self, record: &Record<'_>) {
+    fn push(&mut self, record: &Record<'_>) {
         let values: [Option<&[u8]>; 8] = [
             Some(&*record.host),
             Some(&*record.status),
@@ -255,6 +321,11 @@ pub struct FileRecords {
 }
 
 impl FileRecords {
+    /// Whether every record of the stream was kept (the budget sufficed).
+    pub fn complete(&self) -> bool {
+        self.shards.iter().all(|s| !s.overflowed)
+    }
+
     /// Records kept.
     pub fn records(&self) -> usize {
         self.shards.iter().map(RecordShard::len).sum()

@@ -36,7 +36,7 @@ pub use analyze::{
     failed_file, printable, Analyzer, GroupBy, Malformed, Options, Outcome, Partial, StreamEnd,
 };
 pub use filter::{PathFilter, PrefixFilter};
-pub use index::{FileRecords, RecordShard};
+pub use index::{FileRecords, KeepBudget, RecordShard};
 /// The log-format presets, simplest first (what `--log-format` accepts besides `auto` and format strings).
 pub use logtally_format::PRESETS as LOG_FORMAT_PRESETS;
 pub use merge::{merge_reports, reshow, MergeError};

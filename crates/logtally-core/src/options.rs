@@ -223,8 +223,18 @@ impl UserOptions {
     /// These options with a relative `since`/`until` made absolute: that span
     /// before `newest` (the newest record's time, on the log's clock).
     pub fn before_newest(&self, newest: chrono::NaiveDateTime) -> UserOptions {
+        // A span reaching before the year 1 means from the beginning.
+        let earliest = chrono::NaiveDate::from_ymd_opt(1, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("a valid date");
         let at = |time: &Option<String>| match time.as_deref().and_then(relative_span) {
-            Some(span) => Some((newest - span).format("%Y-%m-%dT%H:%M:%S").to_string()),
+            Some(span) => {
+                let at = newest
+                    .checked_sub_signed(span)
+                    .filter(|at| *at >= earliest)
+                    .unwrap_or(earliest);
+                Some(at.format("%Y-%m-%dT%H:%M:%S").to_string())
+            }
             None => time.clone(),
         };
         UserOptions {
@@ -278,14 +288,44 @@ impl UserOptions {
 /// `2h`, `30m`, `7d`: a span before the newest record (`None`: not relative).
 fn relative_span(text: &str) -> Option<chrono::Duration> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: i64 = number.parse().ok()?;
+    let unit = text.chars().last()?;
+    let n: u32 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    let n = i64::from(n);
     match unit {
-        "s" => chrono::Duration::try_seconds(n),
-        "m" => chrono::Duration::try_minutes(n),
-        "h" => chrono::Duration::try_hours(n),
-        "d" => chrono::Duration::try_days(n),
-        "w" => chrono::Duration::try_weeks(n),
+        's' => chrono::Duration::try_seconds(n),
+        'm' => chrono::Duration::try_minutes(n),
+        'h' => chrono::Duration::try_hours(n),
+        'd' => chrono::Duration::try_days(n),
+        'w' => chrono::Duration::try_weeks(n),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_of_any_text_or_size_never_panic() {
+        let newest = chrono::NaiveDate::from_ymd_opt(2015, 5, 17)
+            .and_then(|d| d.and_hms_opt(10, 0, 0))
+            .unwrap();
+        let with = |since: &str| UserOptions {
+            since: Some(since.into()),
+            ..UserOptions::default()
+        };
+        for text in ["5é", "2015-05-17日", "h", "", "-2h", "99999999999d"] {
+            assert!(with(text).newest_probe().is_none(), "{text}");
+        }
+        assert_eq!(
+            with("2h").before_newest(newest).since.as_deref(),
+            Some("2015-05-17T08:00:00")
+        );
+        // A span before the year 1 is every record.
+        let all = with("4294967295d").before_newest(newest);
+        assert_eq!(all.since.as_deref(), Some("0001-01-01T00:00:00"));
+        assert!(all.compile().is_ok());
+        let far = with("4294967295w").before_newest(newest);
+        assert_eq!(far.since.as_deref(), Some("0001-01-01T00:00:00"));
     }
 }

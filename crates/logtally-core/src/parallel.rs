@@ -95,7 +95,7 @@ pub fn analyze_parallel_indexed<R: Read + Send>(
     wave: usize,
 ) -> (Tally, FileRecords) {
     let mut analyzer = analyzer.clone();
-    analyzer.keep_records(true);
+    analyzer.keeping();
     let (analyzer, total, end) = analyze_parallel_partial(&analyzer, name, reader, wave);
     analyzer.finish_indexed(total, end)
 }

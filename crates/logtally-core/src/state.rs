@@ -74,8 +74,10 @@ impl RunState {
     /// Writes the state: the header line, then the options and the tally.
     pub fn write(&self, mut out: impl Write) -> Result<(), StateError> {
         out.write_all(header().as_bytes())?;
-        bincode::serialize_into(&mut out, &(&self.options, &self.tally))
-            .map_err(|e| StateError::Damaged(e.to_string()))?;
+        bincode::serialize_into(&mut out, &(&self.options, &self.tally)).map_err(|e| match *e {
+            bincode::ErrorKind::Io(e) => StateError::Io(e),
+            other => StateError::Damaged(other.to_string()),
+        })?;
         out.flush()?;
         Ok(())
     }

@@ -16,15 +16,15 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use logtally_core::{Analyzer, FileRecords, OptionsError, Tally, UserOptions};
+use logtally_core::{Analyzer, FileRecords, KeepBudget, OptionsError, Tally, UserOptions};
 
 /// Slices a file may have queued before the host must wait.
 const QUEUE_SLICES: usize = 4;
 
 /// Memory the kept records may take (64 bytes a line plus each distinct
-/// value once: about 100-120 MB per million lines): past it they are
-/// dropped, and a filter change reads the files again. A seed-scale drop
-/// (2.6 M lines) takes 250-370 MB.
+/// value once: about 80-120 MB per million lines), counted as they are kept
+/// ([`KeepBudget`]): past it they are dropped, and a filter change reads the
+/// files again. A seed-scale drop (2.6 M lines) takes 200-320 MB.
 const KEEP_BUDGET: usize = 512 << 20;
 
 /// The records of a report's files, kept to count them again with other
@@ -44,12 +44,15 @@ impl Kept {
         if self.dropped {
             return;
         }
-        self.bytes += records.heap_bytes();
-        if self.bytes > KEEP_BUDGET {
+        // The budget ran out while reading (every analyzer of the session
+        // shares it): what is kept no longer answers for every file.
+        if !records.complete() {
             self.dropped = true;
             self.files.clear();
+            self.bytes = 0;
             return;
         }
+        self.bytes += records.heap_bytes();
         if self.files.len() <= id {
             self.files.resize_with(id + 1, || None);
         }
@@ -156,8 +159,12 @@ impl Session {
             },
             _ => options.clone(),
         };
+        let mut analyzer = Analyzer::new(reading.compile()?);
+        if reading.report {
+            analyzer.keep_records(Some(KeepBudget::bytes(KEEP_BUDGET)));
+        }
         Ok(Session {
-            analyzer: Analyzer::new(reading.compile()?),
+            analyzer,
             options: reading,
             relative: options.newest_probe().and(Some(options)),
             files: Vec::new(),
@@ -185,7 +192,7 @@ impl Session {
         let analyzer = self.analyzer.clone();
         let total = Arc::clone(&self.total);
         let kept = Arc::clone(&self.kept);
-        let keep = self.options.report;
+        let keep = self.options.report && !self.kept.lock().unwrap().dropped;
         let finished = Arc::clone(&done);
         let name = name.to_string();
         let wave = self.wave;
@@ -274,26 +281,17 @@ impl Session {
     /// or cancelled, records over the memory budget, or options that read
     /// lines otherwise: log format, line limit, `book_compat`).
     pub fn retally(&mut self, options: UserOptions) -> Result<bool, OptionsError> {
-        let Some(options) = self.absolute(options)? else {
-            return Ok(false);
-        };
-        let analyzer = Analyzer::new(options.compile()?);
         let same_reading = self.options.log_format == options.log_format
             && self.options.max_line == options.max_line
             && self.options.book_compat == options.book_compat;
-        if !(self.options.report && options.report && same_reading)
-            || self.cancelled.load(Ordering::Relaxed)
-            || !self.all_done()
-        {
+        if !(self.options.report && options.report && same_reading && self.records_kept()) {
             return Ok(false);
         }
+        let Some(options) = self.absolute(options)? else {
+            return Ok(false); // no record has a time to count back from
+        };
+        let analyzer = Analyzer::new(options.compile()?);
         let kept = self.kept.lock().unwrap();
-        if kept.dropped
-            || kept.files.len() != self.files.len()
-            || kept.files.iter().any(Option::is_none)
-        {
-            return Ok(false);
-        }
         let records: Vec<&FileRecords> = kept.files.iter().flatten().collect();
         let total = retally_files(&analyzer, &records);
         drop(kept);
@@ -305,19 +303,28 @@ impl Session {
 
     /// `options` with relative times made absolute from the newest of the
     /// kept records (counted as a relative time's first pass counts them);
-    /// `None` when that needs records that are not kept.
+    /// `None` when no kept record has a time to count back from. The caller
+    /// checks that the records are kept ([`records_kept`](Self::records_kept)).
     fn absolute(&self, options: UserOptions) -> Result<Option<UserOptions>, OptionsError> {
         let Some(probe) = options.newest_probe() else {
             return Ok(Some(options));
         };
         let analyzer = Analyzer::new(probe.compile()?);
         let kept = self.kept.lock().unwrap();
-        if kept.dropped || !self.all_done() || kept.files.iter().any(Option::is_none) {
-            return Ok(None);
-        }
         let records: Vec<&FileRecords> = kept.files.iter().flatten().collect();
         let newest = retally_files(&analyzer, &records).newest();
         Ok(newest.map(|newest| options.before_newest(newest)))
+    }
+
+    /// Whether every file is read, not cancelled, and its records kept.
+    fn records_kept(&self) -> bool {
+        if self.cancelled.load(Ordering::Relaxed) || !self.all_done() {
+            return false;
+        }
+        let kept = self.kept.lock().unwrap();
+        !kept.dropped
+            && kept.files.len() == self.files.len()
+            && kept.files.iter().all(Option::is_some)
     }
 
     /// Once every file is read: counts with relative times (`since: "2h"`)
@@ -327,15 +334,18 @@ impl Session {
             return Ok(());
         };
         if self.cancelled.load(Ordering::Relaxed) {
-            return Ok(());
+            // Read without its times, the partial tally would pass for them.
+            return Err("cancelled before the newest record was known: relative since/until were not applied, so there is no report".into());
         }
-        match self.retally(options) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(format!(
+        if !self.records_kept() {
+            return Err(format!(
                 "relative since/until count back from the newest record, which needs the records kept in memory (up to {} MiB): give absolute times, or drop fewer lines",
                 KEEP_BUDGET >> 20
-            )),
-            Err(e) => Err(e.to_string()),
+            ));
+        }
+        match self.absolute(options).map_err(|e| e.to_string())? {
+            None => Err("relative since/until: no record has a time".into()),
+            Some(options) => self.retally(options).map(|_| ()).map_err(|e| e.to_string()),
         }
     }
 

@@ -102,6 +102,8 @@ def merge_states(states, *, state=None, **options):
     ``all``, ``min_count``). A state that is damaged, from another version,
     or counted with other options raises ValueError naming it.
     """
+    if isinstance(states, (str, bytes, bytearray, os.PathLike)):
+        states = [states]
     parts = []
     for s in states:
         if isinstance(s, (bytes, bytearray)):
