@@ -289,7 +289,7 @@ pub struct Analyzer {
     /// Formatted times and parsed user agents, reused from record to record.
     keys: KeyCache,
     /// Whether records read into panels are kept for counting again
-    /// ([`Partial::records`]).
+    /// ([`Partial::records`]), and the memory budget they share.
     keep_records: Option<KeepBudget>,
 }
 
@@ -300,6 +300,7 @@ struct ParsedLine<'a> {
     options: &'a Options,
     selection: &'a Selection,
     keys: &'a mut KeyCache,
+    keep_records: &'a Option<KeepBudget>,
 }
 
 /// Buffers a record's fields are copied into when they cannot borrow the line.
@@ -500,6 +501,7 @@ impl Analyzer {
             last_time,
             selection,
             keys,
+            keep_records,
             ..
         } = self;
         let compat = options.book_compat;
@@ -508,6 +510,7 @@ impl Analyzer {
             options,
             selection,
             keys,
+            keep_records,
         }
     }
 
@@ -518,6 +521,7 @@ impl Analyzer {
             options,
             selection,
             keys,
+            ..
         } = self.parse(line);
         let record = match record {
             Ok(Some(record)) => record,
@@ -589,21 +593,21 @@ impl Analyzer {
     /// One line into every panel (`--report`): a record the selection keeps
     /// is counted once and added to each panel it has a key in.
     fn add_to_panels(&mut self, partial: &mut Partial, line: &[u8]) -> Result<(), Malformed> {
-        let keep = self.keep_records.clone();
         let ParsedLine {
             record,
             options,
             selection,
             keys,
+            keep_records,
         } = self.parse(line);
         let Some(record) = record? else {
             partial.filtered += 1;
-            if keep.is_some() {
+            if keep_records.is_some() {
                 partial.shard().directives += 1;
             }
             return Ok(());
         };
-        if let Some(budget) = &keep {
+        if let Some(budget) = keep_records {
             partial.shard().push_within(&record, budget);
         }
         add_record(options, selection, keys, partial, &record);

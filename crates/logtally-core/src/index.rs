@@ -3,7 +3,7 @@
 //! or panels is counted again from memory instead of inflating and parsing
 //! the files again (the page's filter changes).
 //!
-//! A row is about 60 bytes, plus each distinct field value once; the rows
+//! A row is 64 bytes, plus each distinct field value once; the rows
 //! are counted by the same code as records read from a file
 //! ([`Analyzer::retally`](crate::Analyzer::retally)), so the report is the
 //! same as a run over the files with those options.
