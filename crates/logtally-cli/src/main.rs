@@ -294,7 +294,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     install_signal_handlers();
     let started = Instant::now();
     let mut user = user_options(&cli);
-    let format = output::choose(cli.show.format, &cli.show, &user);
+    let format = output::choose(&cli.show, &user);
     if format == output::Format::Html {
         user.report = true;
     }

@@ -95,7 +95,7 @@ pub fn run(cli: MergeCli) -> anyhow::Result<ExitCode> {
     let options = cli.show.rows_of(&merged.options);
     // The merged report is complete and counted with these options: it shows.
     let report = reshow(merged, &options)?;
-    let format = output::choose(cli.show.format, &cli.show, &options);
+    let format = output::choose(&cli.show, &options);
     let text = output::render(&report, options.by, format, 0.0);
     output::emit(&text, cli.show.output.as_deref())?;
     let failed = report.files.iter().any(|f| f.failed);
@@ -117,7 +117,7 @@ fn run_states(cli: MergeCli) -> anyhow::Result<ExitCode> {
     }
     let merged = merge_states(states).map_err(|e| named(e, &cli.reports))?;
     let user = cli.show.rows_of(&merged.options);
-    let format = output::choose(cli.show.format, &cli.show, &user);
+    let format = output::choose(&cli.show, &user);
     if format == output::Format::Html && !user.report {
         anyhow::bail!("--format html: these states have no panels (write them with --report)");
     }

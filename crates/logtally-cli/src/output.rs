@@ -136,10 +136,10 @@ pub enum Format {
 
 /// The format asked for, or the default: a table on a terminal, TSV
 /// otherwise; but a table for several panels (TSV holds one).
-pub fn choose(format: Option<Format>, show: &Show, user: &UserOptions) -> Format {
+pub fn choose(show: &Show, user: &UserOptions) -> Format {
     use std::io::IsTerminal;
     let several_panels = user.report && user.report_panels().len() > 1 && user.bucket.is_none();
-    format.unwrap_or(
+    show.format.unwrap_or(
         if several_panels || (std::io::stdout().is_terminal() && show.output.is_none()) {
             Format::Table
         } else {

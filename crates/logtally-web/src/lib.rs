@@ -33,8 +33,6 @@ const KEEP_BUDGET: usize = 512 << 20;
 struct Kept {
     /// Per file id, once the file is tallied.
     files: Vec<Option<FileRecords>>,
-    /// Memory they take (about).
-    bytes: usize,
     /// Over the budget: nothing is kept.
     dropped: bool,
 }
@@ -49,10 +47,8 @@ impl Kept {
         if !records.complete() {
             self.dropped = true;
             self.files.clear();
-            self.bytes = 0;
             return;
         }
-        self.bytes += records.heap_bytes();
         if self.files.len() <= id {
             self.files.resize_with(id + 1, || None);
         }
@@ -151,13 +147,15 @@ impl Session {
         // Relative times (`since: "2h"`) count back from the newest record:
         // the files are read without them, keeping their records, and counted
         // again once the newest is known ([`settle`](Self::settle)).
-        let reading = match options.newest_probe() {
-            Some(_) if options.report => UserOptions {
+        let relative = options.newest_probe().is_some();
+        let reading = if relative && options.report {
+            UserOptions {
                 since: None,
                 until: None,
                 ..options.clone()
-            },
-            _ => options.clone(),
+            }
+        } else {
+            options.clone()
         };
         let mut analyzer = Analyzer::new(reading.compile()?);
         if reading.report {
@@ -166,7 +164,7 @@ impl Session {
         Ok(Session {
             analyzer,
             options: reading,
-            relative: options.newest_probe().and(Some(options)),
+            relative: relative.then_some(options),
             files: Vec::new(),
             total: Arc::new(Mutex::new(Tally::default())),
             kept: Arc::new(Mutex::new(Kept::default())),
@@ -352,11 +350,11 @@ impl Session {
     /// Memory the kept records take, in bytes (0 when none are kept).
     pub fn kept_bytes(&self) -> usize {
         let kept = self.kept.lock().unwrap();
-        if kept.dropped {
-            0
-        } else {
-            kept.bytes
-        }
+        kept.files
+            .iter()
+            .flatten()
+            .map(FileRecords::heap_bytes)
+            .sum()
     }
 
     /// The session's options showing the top `top` rows (0: all).
