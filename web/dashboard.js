@@ -283,7 +283,7 @@
     var clock = clockOf(s.offset);
     var tzDate = clock.tzDate, timeLabels = clock.timeLabels;
     var bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.85, 120, 1], align: 0 }) : undefined;
-    var width = function () { return Math.max(280, Math.floor(box.clientWidth || 800)); };
+    var width = function () { return chartWidth(box); };
     var opts = {
       width: width(),
       height: 260,
@@ -358,6 +358,11 @@
     return { tzDate: tzDate, timeLabels: timeLabels };
   }
 
+  /** The width a chart takes in `box`. */
+  function chartWidth(box) {
+    return Math.max(280, Math.floor(box.clientWidth || 800));
+  }
+
   /** Keeps `plot` as wide as `box` (the container's plots are released on the next render). */
   function keepSized(state, box, plot, width, height) {
     state.plots = (state.plots || []).concat([plot]);
@@ -381,30 +386,27 @@
   function keyMatrix(ks) {
     var pts = Array.isArray(ks.points) ? ks.points : [];
     // No prototype: a key may be any text, "__proto__" too.
-    var keys = [], rowOf = Object.create(null), starts = Object.create(null);
+    var keys = [], rowOf = Object.create(null), starts = Object.create(null), parsed = [];
     pts.forEach(function (p) {
       var t = Date.parse(p && p.start);
       if (!isFinite(t)) return;
       var key = String(p.key);
       if (!has(rowOf, key)) { rowOf[key] = keys.length; keys.push(key); }
       starts[t / 1000] = String(p.start);
+      parsed.push({ row: rowOf[key], x: t / 1000, hits: Number(p.hits) || 0 });
     });
     var xs = Object.keys(starts).map(Number).sort(function (a, b) { return a - b; });
     var colOf = Object.create(null);
     xs.forEach(function (x, i) { colOf[x] = i; });
     var hits = keys.map(function () { return xs.map(function () { return 0; }); });
-    pts.forEach(function (p) {
-      var t = Date.parse(p && p.start);
-      if (!isFinite(t)) return;
-      hits[rowOf[String(p.key)]][colOf[t / 1000]] += Number(p.hits) || 0;
-    });
+    parsed.forEach(function (p) { hits[p.row][colOf[p.x]] += p.hits; });
     return { keys: keys, xs: xs, isos: xs.map(function (x) { return starts[x]; }), hits: hits };
   }
 
   /** The top keys over time as lines, by uPlot. */
   function keysChart(box, m, offsetMin, state) {
     var clock = clockOf(offsetMin);
-    var width = function () { return Math.max(280, Math.floor(box.clientWidth || 800)); };
+    var width = function () { return chartWidth(box); };
     var opts = {
       width: width(),
       height: 240,
