@@ -1,9 +1,13 @@
 """The per-file work of logtally.dask and logtally.spark, run on workers.
 
 Only orchestration: open a URL, hand the stream to the core, turn a failure
-into the core's report of a failed file. Reports travel as JSON strings.
+into the core's report of a failed file. Reports travel as JSON strings,
+states (reports with panels) as bytes.
 """
-from . import _logtally
+import json
+from typing import Callable, NamedTuple
+
+from . import _logtally, _view
 
 
 def reason(exc):
@@ -66,9 +70,31 @@ def merge_state_pair(a, b):
     return _logtally.merge_states([a, b])
 
 
-def with_panels(options_json):
-    """Whether these (validated) options make a report with panels: such runs
-    merge through their states (visitors united), not their reports."""
-    import json
+def _show_report(merged, options):
+    """The merged report (JSON) showing the rows ``options`` ask for."""
+    return _logtally.render(merged, json.dumps(options))
 
-    return bool(json.loads(options_json)["report"])
+
+def _show_state(merged, options):
+    """The merged state's report (JSON) showing the rows ``options`` ask for."""
+    return _logtally.render_state(merged, json.dumps(_view(options)))
+
+
+class Parts(NamedTuple):
+    """How a cluster run's per-file parts are made, merged and shown."""
+
+    tally_url: Callable
+    failed: Callable
+    merge_pair: Callable
+    merge_all: Callable
+    show: Callable
+
+
+REPORTS = Parts(tally_url, _logtally.failed_report, merge_pair, merge_all, _show_report)
+STATES = Parts(tally_url_state, _logtally.failed_state, merge_state_pair, _logtally.merge_states, _show_state)
+
+
+def parts_for(options_json):
+    """Complete reports, or for reports with panels the files' states: their
+    visitors are united when merged, not added (``options_json`` validated)."""
+    return STATES if json.loads(options_json)["report"] else REPORTS

@@ -17,7 +17,6 @@ as the CLI treats an unreadable file.
 import json
 
 from . import _logtally, _remote
-from . import _view
 from . import tally as _tally_local
 
 __all__ = ["tally"]
@@ -37,24 +36,22 @@ def _tree(client, futures, merge_pair):
     return level[0]
 
 
-def _recover(client, urls, futures, options_json, panels):
-    """Each file's report (or state) where its task succeeded, merged. A task
-    that raised (its worker may have died with another file's task on it)
-    runs again, alone; if it raises again, its file is a failed file naming
-    the exception."""
-    tally_url = _remote.tally_url_state if panels else _remote.tally_url
-    failed = _logtally.failed_state if panels else _logtally.failed_report
+def _recover(client, urls, futures, options_json, kind):
+    """Each file's part (report or state, as ``kind`` says) where its task
+    succeeded, merged. A task that raised (its worker may have died with
+    another file's task on it) runs again, alone; if it raises again, its file
+    is a failed file naming the exception."""
     parts = []
     for url, future in zip(urls, futures):
         try:
             parts.append(future.result())
         except Exception:  # noqa: BLE001 - retried below
-            retry = client.submit(tally_url, url, options_json, pure=False)
+            retry = client.submit(kind.tally_url, url, options_json, pure=False)
             try:
                 parts.append(retry.result())
             except Exception as exc:  # noqa: BLE001 - a lost task fails its file only
-                parts.append(failed(url, _remote.reason(exc), options_json))
-    return _logtally.merge_states(parts) if panels else _remote.merge_all(parts)
+                parts.append(kind.failed(url, _remote.reason(exc), options_json))
+    return kind.merge_all(parts)
 
 
 def tally(paths_or_urls, client=None, **options):
@@ -73,16 +70,11 @@ def tally(paths_or_urls, client=None, **options):
         from distributed import get_client
 
         client = get_client()
-    # Reports with panels travel as states: their visitors are united, not added.
-    panels = _remote.with_panels(worker_json)
-    tally_url = _remote.tally_url_state if panels else _remote.tally_url
-    merge_pair = _remote.merge_state_pair if panels else _remote.merge_pair
-    futures = [client.submit(tally_url, url, worker_json, pure=False) for url in urls]
-    root = _tree(client, futures, merge_pair)
+    kind = _remote.parts_for(worker_json)
+    futures = [client.submit(kind.tally_url, url, worker_json, pure=False) for url in urls]
+    root = _tree(client, futures, kind.merge_pair)
     try:
         merged = root.result()
     except Exception:  # noqa: BLE001 - some file's task failed: merge the others
-        merged = _recover(client, urls, futures, worker_json, panels)
-    if panels:
-        return json.loads(_logtally.render_state(merged, json.dumps(_view(options))))
-    return json.loads(_logtally.render(merged, user_json))
+        merged = _recover(client, urls, futures, worker_json, kind)
+    return json.loads(kind.show(merged, options))

@@ -14,7 +14,6 @@ is named in ``errors`` and ``files`` (``failed``), as in the CLI.
 import json
 
 from . import _logtally, _remote
-from . import _view
 from . import tally as _tally_local
 
 __all__ = ["tally"]
@@ -31,16 +30,10 @@ def tally(spark, paths, **options):
     worker_json = _logtally.worker_options(user_json)  # validates; all=True
     if not urls:
         return _tally_local([], **options)
-    # Reports with panels travel as states: their visitors are united, not added.
-    panels = _remote.with_panels(worker_json)
-    if panels:
-        tally_url, merge_pair = _remote.tally_url_state, _remote.merge_state_pair
-    else:
-        tally_url, merge_pair = _remote.tally_url, _remote.merge_pair
+    kind = _remote.parts_for(worker_json)
+    tally_url = kind.tally_url
     reports = spark.sparkContext.parallelize(urls, len(urls)).map(
         lambda url: tally_url(url, worker_json)
     )
-    merged = reports.treeReduce(merge_pair, depth=2)
-    if panels:
-        return json.loads(_logtally.render_state(merged, json.dumps(_view(options))))
-    return json.loads(_logtally.render(merged, user_json))
+    merged = reports.treeReduce(kind.merge_pair, depth=2)
+    return json.loads(kind.show(merged, options))
