@@ -722,13 +722,38 @@ impl Analyzer {
 
     /// [`prepare`](Self::prepare) with the first block of a stream.
     pub fn prepare_for(&mut self, first: &Block) {
-        let sample: Vec<&[u8]> = first
+        self.prepare(&Self::detection_sample(first));
+    }
+
+    /// The lines of a stream's first block that [`prepare_for`](Self::prepare_for)
+    /// detects its format from: what another process needs, with
+    /// [`prepare`](Self::prepare), to read later blocks of the stream alike.
+    ///
+    /// ```
+    /// use logtally_core::read::LineReader;
+    /// use logtally_core::Analyzer;
+    /// let text = b"1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5\n";
+    /// let first = LineReader::new(&text[..]).next_block(1 << 20).unwrap().unwrap();
+    /// assert_eq!(Analyzer::detection_sample(&first), vec![&text[..text.len() - 1]]);
+    /// ```
+    pub fn detection_sample(first: &Block) -> Vec<&[u8]> {
+        first
             .lines()
             .filter(|l| l.cut.is_none())
             .take(DETECTION_LINES)
             .map(|l| l.bytes)
-            .collect();
-        self.prepare(&sample);
+            .collect()
+    }
+
+    /// Whether the current stream's blocks may be tallied apart and in any
+    /// order: not when its format carries state from line to line (a W3C
+    /// log's `#Fields:` names the fields of the lines after it), which is
+    /// read in order.
+    pub fn splittable(&self) -> bool {
+        match &self.matcher {
+            Matcher::Format(parser) => !parser.carries_state(),
+            Matcher::Book { .. } | Matcher::Unknown => true,
+        }
     }
 
     /// The stream's [`Tally`] from its lines' `partial` and how it `end`ed,
@@ -802,8 +827,9 @@ fn read_lines<R: Read>(
 }
 
 /// The tally of some lines of one stream: what blocks of a stream merge into
-/// before the stream's own accounting is added.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// before the stream's own accounting is added. It serializes, to cross from
+/// a worker process to its parent (the kept records stay behind).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partial {
     /// Count per key, as bytes (a seeded hash: keys come from untrusted logs).
     pub counts: foldhash::HashMap<Vec<u8>, u64>,
@@ -827,6 +853,7 @@ pub struct Partial {
     pub panels: Option<Box<Panels>>,
     /// The records read, when the analyzer keeps them
     /// ([`Analyzer::keep_records`]): one shard per partial tally merged in.
+    #[serde(skip)]
     pub records: Vec<RecordShard>,
 }
 

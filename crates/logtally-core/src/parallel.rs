@@ -191,6 +191,15 @@ fn analyze_parallel_partial<R: Read + Send>(
     // their thread's tally rather than each making one to merge.
     let threads = PerThread::new();
     let analyzer = &analyzer;
+    if !analyzer.splittable() {
+        let mut sequential = analyzer.clone();
+        while !current.is_empty() {
+            for block in &current {
+                sequential.analyze_block_into(&mut total, block);
+            }
+            current = read_wave(&mut lines, &mut error, wave.max(1));
+        }
+    }
     while !current.is_empty() {
         let (next, ()) = rayon::join(
             || read_wave(&mut lines, &mut error, wave.max(1)),
@@ -216,6 +225,39 @@ fn analyze_parallel_partial<R: Read + Send>(
 mod tests {
     use super::*;
     use crate::Options;
+
+    #[test]
+    fn a_w3c_log_whose_fields_change_is_read_in_order_however_big() {
+        // Two sections with the fields in another order, each longer than a
+        // block: a block tallied apart would read the second with the first's.
+        let mut text = String::from("#Fields: date time c-ip cs-method cs-uri-stem sc-status\n");
+        for n in 0..40_000 {
+            text += &format!(
+                "2015-05-17 10:00:00 10.0.0.{} GET /a{} 200\n",
+                n % 200,
+                n % 3
+            );
+        }
+        text += "#Fields: date time cs-method cs-uri-stem c-ip sc-status\n";
+        for n in 0..40_000 {
+            text += &format!(
+                "2015-05-17 11:00:00 GET /b{} 10.0.0.{} 404\n",
+                n % 5,
+                n % 200
+            );
+        }
+        assert!(text.len() > 3 * BLOCK_SIZE);
+        let options = Options {
+            log_format: "w3c".into(),
+            ..Options::default()
+        };
+        let analyzer = Analyzer::new(options);
+        let one_pass = analyzer.clone().analyze("iis.log", text.as_bytes());
+        assert_eq!(one_pass.totals.counted, 80_000);
+        assert_eq!(one_pass.counts["/b0"], 8_000);
+        let parallel = analyze_parallel(&analyzer, "iis.log", text.as_bytes(), 4);
+        assert_eq!(parallel, one_pass);
+    }
 
     #[test]
     fn blocks_tallied_out_of_order_keep_the_first_malformed_samples() {

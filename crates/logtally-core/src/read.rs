@@ -65,7 +65,7 @@ pub struct Line<'a> {
 }
 
 /// Why a [`Line`] is not the whole line that was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Cut {
     /// Longer than the reader's `max_line`; the rest up to `\n` was skipped.
     TooLong,
@@ -326,12 +326,15 @@ impl<R: Read> LineReader<R> {
 }
 
 /// A run of whole lines, each ended by `\n`, with the number of its first
-/// line: the unit of work when one stream is tallied on several threads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// line: the unit of work when one stream is tallied on several threads
+/// (or, serialized, on several processes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Block {
     /// Number of the block's first line in its stream.
     pub first_line: u64,
-    /// The lines, each followed by `\n`.
+    /// The lines, each followed by `\n` (serialized as one byte string, not a
+    /// sequence of a million numbers).
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
     /// Lines of the block that are not whole: (index in the block, why).
     pub cuts: Vec<(u64, Cut)>,

@@ -261,6 +261,19 @@ impl LineParser {
     /// assert!(matches!(p.parse(line), Parsed::Record(_)));
     /// assert!(matches!(p.parse(b"::1 GET /"), Parsed::NoMatch(_)));
     /// ```
+    /// Whether what a line means depends on the lines before it: W3C's
+    /// `#Fields:` directives name the fields of the lines that follow, so
+    /// such a file is read in order, never in blocks apart.
+    ///
+    /// ```
+    /// use logtally_format::LogFormat;
+    /// assert!(LogFormat::preset("w3c").unwrap().parser().carries_state());
+    /// assert!(!LogFormat::preset("combined").unwrap().parser().carries_state());
+    /// ```
+    pub fn carries_state(&self) -> bool {
+        self.w3c.is_some()
+    }
+
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Parsed<'a> {
         let mut end = line.len();
         while end > 0 && (line[end - 1] == b'\r' || line[end - 1] == b' ') {
