@@ -21,6 +21,7 @@ use std::io::{self, Read, Write};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_bytes::{ByteBuf, Bytes};
 
 /// A task's name: its [`TaskEntry`]'s offset from [`anchor`].
 pub(crate) type CallId = i64;
@@ -42,11 +43,18 @@ pub(crate) struct TaskEntry {
 struct EntryOf<F, T, R>(std::marker::PhantomData<fn(F, T) -> R>);
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum ToWorker {
+pub(crate) enum ToWorker<'a> {
     /// Run the initializer, if any, then report `InitDone`.
     Init(Option<(CallId, Vec<u8>)>),
-    /// Run the task on each argument of a chunk.
-    Run { call: CallId, args: Vec<Vec<u8>> },
+    /// Run the task on each argument of a chunk. Byte strings, not sequences
+    /// of numbers, borrowed on both sides (from the caller's encoded
+    /// arguments, and from the frame read): a megabyte crosses as one write
+    /// and one read.
+    Run {
+        call: CallId,
+        #[serde(borrow)]
+        args: Vec<&'a Bytes>,
+    },
     /// Exit cleanly.
     Exit,
 }
@@ -58,7 +66,7 @@ pub(crate) enum FromWorker {
     /// The initializer ran (or failed with this panic message).
     InitDone(Result<(), String>),
     /// One result per argument: the encoded value, or the panic message.
-    Done(Vec<Result<Vec<u8>, String>>),
+    Done(Vec<Result<ByteBuf, String>>),
 }
 
 /// What identifies the executable a process runs, and where this crate's code
@@ -320,25 +328,39 @@ where
     name_of(EntryOf::<F, A, ()>::INIT)
 }
 
-/// Writes one length-prefixed frame.
+/// Writes one length-prefixed frame, encoding straight into `out`.
 pub(crate) fn send<W: Write, M: Serialize>(out: &mut W, message: &M) -> io::Result<()> {
-    let body = bincode::serialize(message).map_err(io::Error::other)?;
-    let len = u32::try_from(body.len()).map_err(io::Error::other)?;
+    let len = bincode::serialized_size(message).map_err(io::Error::other)?;
+    let len = u32::try_from(len).map_err(io::Error::other)?;
+    // Small fields are gathered; a large byte string goes through unbuffered.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
     out.write_all(&len.to_le_bytes())?;
-    out.write_all(&body)?;
+    bincode::serialize_into(&mut out, message).map_err(io::Error::other)?;
     out.flush()
+}
+
+/// Reads one frame's bytes into `body` (reused from frame to frame, so a
+/// worker does not map fresh pages for every argument); `Ok(false)` when the
+/// other side has gone.
+pub(crate) fn receive_frame<R: Read>(input: &mut R, body: &mut Vec<u8>) -> io::Result<bool> {
+    let mut len = [0u8; 4];
+    match input.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    body.clear();
+    body.resize(u32::from_le_bytes(len) as usize, 0);
+    input.read_exact(body)?;
+    Ok(true)
 }
 
 /// Reads one frame; `Ok(None)` when the other side has gone.
 pub(crate) fn receive<R: Read, M: DeserializeOwned>(input: &mut R) -> io::Result<Option<M>> {
-    let mut len = [0u8; 4];
-    match input.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
+    let mut body = Vec::new();
+    if !receive_frame(input, &mut body)? {
+        return Ok(None);
     }
-    let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
-    input.read_exact(&mut body)?;
     bincode::deserialize(&body)
         .map(Some)
         .map_err(io::Error::other)

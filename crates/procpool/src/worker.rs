@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
+use serde_bytes::{ByteBuf, Bytes};
+
 use crate::protocol::{self, Fingerprint, FromWorker, ToWorker};
 use crate::{is_terminated, next_job, Config, PoolError, Shared};
 
@@ -58,7 +60,9 @@ fn serve(mut stream: UnixStream) -> io::Result<()> {
             fingerprint: Fingerprint::of_this_process(),
         },
     )?;
-    while let Some(message) = protocol::receive::<_, ToWorker>(&mut stream)? {
+    let mut frame = Vec::new();
+    while protocol::receive_frame(&mut stream, &mut frame)? {
+        let message: ToWorker<'_> = bincode::deserialize(&frame).map_err(io::Error::other)?;
         match message {
             ToWorker::Init(None) => protocol::send(&mut stream, &FromWorker::InitDone(Ok(())))?,
             ToWorker::Init(Some((call, arg))) => {
@@ -66,7 +70,10 @@ fn serve(mut stream: UnixStream) -> io::Result<()> {
                 protocol::send(&mut stream, &FromWorker::InitDone(outcome))?;
             }
             ToWorker::Run { call, args } => {
-                let results = args.iter().map(|arg| call_guarded(call, arg)).collect();
+                let results = args
+                    .iter()
+                    .map(|arg| call_guarded(call, arg).map(ByteBuf::from))
+                    .collect();
                 protocol::send(&mut stream, &FromWorker::Done(results))?;
             }
             ToWorker::Exit => break,
@@ -186,11 +193,14 @@ impl Worker {
     ) -> Result<Vec<Result<Vec<u8>, String>>, ()> {
         let message = ToWorker::Run {
             call,
-            args: args.to_vec(),
+            args: args.iter().map(|arg| Bytes::new(arg)).collect(),
         };
         protocol::send(&mut self.stream, &message).map_err(drop)?;
         match protocol::receive::<_, FromWorker>(&mut self.stream) {
-            Ok(Some(FromWorker::Done(results))) if results.len() == args.len() => Ok(results),
+            Ok(Some(FromWorker::Done(results))) if results.len() == args.len() => Ok(results
+                .into_iter()
+                .map(|r| r.map(ByteBuf::into_vec))
+                .collect()),
             _ => Err(()),
         }
     }
