@@ -394,6 +394,24 @@ impl<R: Read> LineReader<R> {
         };
         let mut count = 0u64;
         while block.data.len() < target {
+            // The buffer's whole lines at once, when none of them can be too
+            // long (the window is at most `max_line`): one copy and one count
+            // instead of a search and a copy per line.
+            if self.pending.is_none() && self.spill.is_empty() {
+                let take = (self.end - self.start)
+                    .min(self.max_line)
+                    .min(target - block.data.len());
+                let window = &self.buf[self.start..self.start + take];
+                if let Some(last) = memchr::memrchr(b'\n', window) {
+                    let lines = &window[..=last];
+                    let n = memchr::memchr_iter(b'\n', lines).count() as u64;
+                    block.data.extend_from_slice(lines);
+                    self.start += last + 1;
+                    self.line_no += n;
+                    count += n;
+                    continue;
+                }
+            }
             match self.next_line() {
                 Ok(Some(line)) => {
                     block.data.extend_from_slice(line.bytes);
