@@ -2,14 +2,15 @@
 //! file's tally back to the caller as it completes (the seed's map-reduce).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use logtally_core::analyze::tally_lines;
-use logtally_core::parallel::analyze_parallel;
-use logtally_core::{failed_file, Analyzer, Options, Tally};
+use logtally_core::analyze::{tally_lines, Partial, StreamEnd};
+use logtally_core::parallel::{analyze_parallel, BLOCK_SIZE};
+use logtally_core::{failed_file, Analyzer, Block, LineReader, Options, Tally};
 use logtally_files::open;
 use serde::{Deserialize, Serialize};
 
@@ -28,17 +29,35 @@ thread_local! {
     static ANALYZER: RefCell<Option<Analyzer>> = const { RefCell::new(None) };
 }
 
-/// The seed's `analysis(filename)`: never fails, a file that cannot be read
-/// comes back as a failed tally naming the reason.
-pub fn analyze_file(task: FileTask) -> Tally {
-    // Fault injection for the tests of worker crashes (feature `fault-injection`,
-    // which only the test script turns on): abort on a named file.
+/// Fault injection for the tests of worker crashes (feature `fault-injection`,
+/// which only the test script turns on): `LOGTALLY_FAULT_ABORT_ON=NAME` aborts
+/// the worker given a file whose path contains NAME, and `NAME:LINE` the one
+/// given the block of that file that holds line LINE.
+fn inject_fault(_path: &str, _block: Option<&Block>) {
     #[cfg(feature = "fault-injection")]
     if let Some(needle) = std::env::var_os("LOGTALLY_FAULT_ABORT_ON") {
-        if !needle.is_empty() && task.path.contains(&*needle.to_string_lossy()) {
+        let needle = needle.to_string_lossy();
+        let (name, line) = match needle.rsplit_once(':') {
+            Some((name, line)) => (name, line.parse::<u64>().ok()),
+            None => (&*needle, None),
+        };
+        let here = match (line, _block) {
+            (None, _) => true,
+            (Some(line), Some(block)) => {
+                (block.first_line..block.first_line + block.lines().count() as u64).contains(&line)
+            }
+            (Some(_), None) => false,
+        };
+        if !name.is_empty() && _path.contains(name) && here {
             std::process::abort();
         }
     }
+}
+
+/// The seed's `analysis(filename)`: never fails, a file that cannot be read
+/// comes back as a failed tally naming the reason.
+pub fn analyze_file(task: FileTask) -> Tally {
+    inject_fault(&task.path, None);
     let file = match open(&task.path) {
         Ok(f) => f,
         Err(reason) => return failed_file(&task.path, &reason),
@@ -53,6 +72,150 @@ pub fn analyze_file(task: FileTask) -> Tally {
         }
         cell.as_mut().expect("set above").analyze(&task.path, file)
     })
+}
+
+/// A block of a file that the process engine spreads over its workers, with
+/// what a worker needs to read it as the parent read the file's first lines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockTask {
+    pub path: String,
+    pub options: Options,
+    /// The file's first lines, that its format is detected from.
+    pub sample: Block,
+    pub block: Block,
+}
+
+thread_local! {
+    /// The analyzer of the file whose blocks this worker is reading, prepared
+    /// for that file's format (the options and sample it was made for).
+    static BLOCK_ANALYZER: RefCell<Option<(Options, Block, Analyzer)>> = const { RefCell::new(None) };
+}
+
+/// Tallies one block of a file (in a worker): the lines' counts, to merge in
+/// the parent with the file's other blocks.
+pub fn analyze_block(task: BlockTask) -> Partial {
+    inject_fault(&task.path, Some(&task.block));
+    BLOCK_ANALYZER.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let prepared = cell
+            .as_ref()
+            .is_some_and(|(options, sample, _)| *options == task.options && *sample == task.sample);
+        if !prepared {
+            let mut analyzer = Analyzer::new(task.options.clone());
+            analyzer.prepare_for(&task.sample);
+            *cell = Some((task.options, task.sample, analyzer));
+        }
+        let (_, _, analyzer) = cell.as_mut().expect("set above");
+        let mut partial = Partial::default();
+        analyzer.analyze_block_into(&mut partial, &task.block);
+        partial
+    })
+}
+
+/// The next blocks of a stream, at most `wave` of them; a read fault ends it.
+fn next_wave(lines: &mut LineReader<File>, error: &mut Option<String>, wave: usize) -> Vec<Block> {
+    let mut blocks = Vec::with_capacity(wave);
+    while blocks.len() < wave && error.is_none() {
+        match lines.next_block(BLOCK_SIZE) {
+            Ok(Some(block)) => blocks.push(block),
+            Ok(None) => break,
+            Err(e) => *error = Some(e.to_string()),
+        }
+    }
+    blocks
+}
+
+/// Tallies one file on every worker of `pool`: this process inflates it and
+/// queues line-aligned blocks, a wave of `wave` while the workers tally the
+/// one before, so at most two waves wait in memory. The result is
+/// [`analyze_file`]'s. A file whose format reads lines in order (W3C) goes to
+/// one worker whole. `None`: interrupted.
+fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Option<Tally> {
+    let file = match open(&task.path) {
+        Ok(f) => f,
+        Err(reason) => return Some(failed_file(&task.path, &reason)),
+    };
+    let mut lines = LineReader::with_max_line(file, task.options.max_line);
+    let mut error = None;
+    let mut blocks = next_wave(&mut lines, &mut error, wave);
+    let mut analyzer = Analyzer::new(task.options.clone());
+    let sample = blocks.first().map_or_else(Block::default, |first| {
+        let mut data = Vec::new();
+        for line in Analyzer::detection_sample(first) {
+            data.extend_from_slice(line);
+            data.push(b'\n');
+        }
+        Block {
+            first_line: 1,
+            data,
+            cuts: Vec::new(),
+        }
+    });
+    analyzer.prepare_for(&sample);
+    if !analyzer.splittable() {
+        let path = task.path.clone();
+        return Some(
+            pool.apply(analyze_file, task)
+                .unwrap_or_else(|e| failed_file(&path, &e.to_string())),
+        );
+    }
+    let max_samples = task.options.malformed_samples;
+    let mut total = Partial::default();
+    let mut lost = Vec::new();
+    // The waves queued, each with its blocks' first line numbers.
+    type Queued = (procpool::IMapUnordered<Partial>, Vec<u64>);
+    let mut queued: VecDeque<Queued> = VecDeque::new();
+    // A wave's results, merged as they come. A worker that died loses its
+    // block's lines: the file fails, saying which.
+    let mut receive = |(mut results, first_lines): Queued, lost: &mut Vec<String>| {
+        while let Some((index, result)) = results.next_indexed() {
+            match result {
+                Ok(partial) => total.merge(partial, max_samples),
+                Err(e) => {
+                    let line = first_lines.get(index).copied().unwrap_or(0);
+                    let why = match e {
+                        procpool::PoolError::WorkerDied { pid, how, .. } => {
+                            format!("worker process {pid} {how}")
+                        }
+                        other => other.to_string(),
+                    };
+                    lost.push(format!("the block from line {line} was not counted: {why}"));
+                }
+            }
+        }
+    };
+    while !blocks.is_empty() {
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return None;
+        }
+        let first_lines = blocks.iter().map(|b| b.first_line).collect();
+        let tasks = blocks.into_iter().map(|block| BlockTask {
+            path: task.path.clone(),
+            options: task.options.clone(),
+            sample: sample.clone(),
+            block,
+        });
+        match pool.imap_unordered(analyze_block, tasks, Some(1)) {
+            Ok(results) => queued.push_back((results, first_lines)),
+            Err(e) => {
+                lost.push(e.to_string());
+                break;
+            }
+        }
+        // Inflate the next wave while the workers tally this one.
+        blocks = next_wave(&mut lines, &mut error, wave);
+        while queued.len() > 1 {
+            receive(queued.pop_front().expect("two queued"), &mut lost);
+        }
+    }
+    for wave in queued {
+        receive(wave, &mut lost);
+    }
+    if !lost.is_empty() {
+        lost.extend(error);
+        error = Some(lost.join("; "));
+    }
+    Some(analyzer.finish(total, StreamEnd::of(&task.path, &lines, error)))
 }
 
 /// The floor of the work: the same reading (inflate, split lines) with no
@@ -120,6 +283,20 @@ pub fn run(
                 });
             });
             collect(rx, total, done)
+        }
+        // Fewer files than workers: each file is spread over every worker.
+        Engine::Process if tasks.len() < jobs && !tasks.iter().any(|t| t.decompress_only) => {
+            let pool = procpool::Pool::new(jobs)?;
+            for task in tasks {
+                match analyze_file_split(&pool, task, 2 * jobs) {
+                    Some(tally) => done(tally),
+                    None => {
+                        pool.terminate();
+                        return Ok(false);
+                    }
+                }
+            }
+            Ok(true)
         }
         Engine::Process => {
             let pool = procpool::Pool::new(jobs)?;

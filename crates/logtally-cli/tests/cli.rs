@@ -184,6 +184,54 @@ fn engines_give_identical_json() {
 }
 
 #[test]
+fn one_file_is_spread_over_the_workers_and_equals_a_serial_run() {
+    // Fewer files than workers: the process engine ships the file's blocks
+    // (1 MiB of text each) to its workers, as the thread engine does to threads.
+    let files = corpus("one-big", 1, 40_000, 11, logtally_gen::Style::Wild);
+    for extra in [&[][..], &["--by", "status,path"][..], &["--report"][..]] {
+        let serial = tally_json("serial", extra, &files);
+        assert_eq!(
+            tally_json("process", extra, &files),
+            serial,
+            "process = serial for {extra:?}"
+        );
+        assert_eq!(
+            tally_json("thread", extra, &files),
+            serial,
+            "thread = serial for {extra:?}"
+        );
+        assert_eq!(serial["totals"]["lines"], 40_000);
+        assert!(serial["files"][0]["bytes_out"].as_u64().unwrap() > 4 << 20);
+        assert!(serial["totals"]["malformed"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+#[cfg(feature = "fault-injection")]
+fn a_crashed_worker_loses_only_its_block_of_a_file_spread_over_workers() {
+    let files = corpus("one-big-crash", 1, 40_000, 12, logtally_gen::Style::Oracle);
+    let out = run(logtally()
+        .env("LOGTALLY_FAULT_ABORT_ON", "access-00.log.gz:20000")
+        .args([
+            "--engine", "process", "-j", "2", "--all", "--format", "json", "-q",
+        ])
+        .args(&files));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(": the block from line ")
+            && stderr.contains(" was not counted: worker process "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SIGABRT"), "{stderr}");
+    let v = json_of(&out);
+    assert_eq!(v["files"][0]["failed"], true);
+    // One block's lines (a few thousand) are lost, and only those.
+    let lines = v["totals"]["lines"].as_u64().unwrap();
+    assert!((30_000..40_000).contains(&lines), "{lines}");
+}
+
+#[test]
 fn wild_lines_are_counted_beyond_the_seed() {
     // Common Log Format lines, host names and IPv6 hosts count; the seed drops them.
     let files = corpus("wild-vs-seed", 2, 3000, 3, logtally_gen::Style::Wild);
