@@ -208,14 +208,29 @@ impl Tally {
 /// The rows `limit` shows, by count (descending) then key. References are
 /// ranked and only the rows shown are sorted: with millions of keys (a
 /// crawler's URLs) and a top 20, nearly nothing is sorted or copied.
+///
+/// Keys that tie on count are ordered by the eight bytes after the prefix all
+/// keys share, held beside each row as a number, and only where those tie by
+/// comparing the keys: a crawler's URLs share a long prefix
+/// (`/catalog/item-000...`), and comparing strings from their start was most
+/// of the time of `--all` on two million of them.
 pub(crate) fn ranked_rows<'a, T>(
     rows: impl Iterator<Item = (&'a str, T)>,
     count: impl Fn(&T) -> u64,
     limit: Limit,
 ) -> Vec<(&'a str, T)> {
-    let mut rows: Vec<(&str, T)> = rows.filter(|(_, t)| count(t) >= limit.min_count).collect();
-    let order =
-        |a: &(&str, T), b: &(&str, T)| count(&b.1).cmp(&count(&a.1)).then_with(|| a.0.cmp(b.0));
+    let rows: Vec<(&str, T)> = rows.filter(|(_, t)| count(t) >= limit.min_count).collect();
+    let shared = shared_prefix(rows.iter().map(|(key, _)| key.as_bytes()));
+    let mut rows: Vec<(u64, u64, &str, T)> = rows
+        .into_iter()
+        .map(|(key, t)| (count(&t), bytes_after(key.as_bytes(), shared), key, t))
+        .collect();
+    // Count descending, then the key: the cached bytes decide unless they tie.
+    let order = |a: &(u64, u64, &str, T), b: &(u64, u64, &str, T)| {
+        b.0.cmp(&a.0)
+            .then(a.1.cmp(&b.1))
+            .then_with(|| a.2.as_bytes()[shared..].cmp(&b.2.as_bytes()[shared..]))
+    };
     if let Some(top) = limit.top {
         if top < rows.len() {
             if top > 0 {
@@ -225,7 +240,32 @@ pub(crate) fn ranked_rows<'a, T>(
         }
     }
     rows.sort_unstable_by(order);
-    rows
+    rows.into_iter().map(|(_, _, key, t)| (key, t)).collect()
+}
+
+/// The length of the prefix all `keys` share.
+fn shared_prefix<'a>(mut keys: impl Iterator<Item = &'a [u8]>) -> usize {
+    let Some(first) = keys.next() else {
+        return 0;
+    };
+    keys.fold(first.len(), |shared, key| {
+        first[..shared]
+            .iter()
+            .zip(key)
+            .take_while(|(a, b)| a == b)
+            .count()
+    })
+}
+
+/// The (up to) eight bytes of `key` after `skip`, big-endian, zero-padded:
+/// numbers that order as the bytes do (a shorter key, padded with the least
+/// byte, comes first or ties, and ties are compared in full).
+fn bytes_after(key: &[u8], skip: usize) -> u64 {
+    let mut window = [0u8; 8];
+    let rest = key.get(skip..).unwrap_or_default();
+    let n = rest.len().min(8);
+    window[..n].copy_from_slice(&rest[..n]);
+    u64::from_be_bytes(window)
 }
 
 /// Adds the panels of `other` to `panels`.

@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use logtally_core::read::LineReader;
+use logtally_core::tally::Limit;
 use logtally_core::{Analyzer, Options, Partial, StreamEnd, Tally};
 use proptest::prelude::*;
 
@@ -146,6 +147,32 @@ proptest! {
             total.merge(p, options().malformed_samples);
         }
         prop_assert_eq!(analyzer.finish(total, StreamEnd::of("s", &lines, error)), one_pass);
+    }
+
+    #[test]
+    fn ranking_equals_a_plain_sort_by_count_then_key(
+        keys in prop::collection::vec(("/(catalog/item-0)?[a\\x00b\\u{e9}]{0,10}", 1u64..4), 0..40),
+        top in prop::option::of(0usize..50),
+        min_count in 1u64..3,
+    ) {
+        // Keys that share a long prefix, differ past eight bytes, end early or
+        // hold NUL and non-ASCII bytes: the ranking's cached bytes must order
+        // them as comparing the strings does.
+        let mut tally = Tally::default();
+        for (key, n) in &keys {
+            tally.add_count(key, *n);
+        }
+        let mut expected: Vec<(String, u64)> = tally
+            .counts
+            .iter()
+            .filter(|(_, &n)| n >= min_count)
+            .map(|(k, &n)| (k.clone(), n))
+            .collect();
+        expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        if let Some(top) = top {
+            expected.truncate(top);
+        }
+        prop_assert_eq!(tally.ranked(Limit { top, min_count }), expected);
     }
 
     #[test]
