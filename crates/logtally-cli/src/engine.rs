@@ -112,19 +112,6 @@ pub fn analyze_block(task: BlockTask) -> Partial {
     })
 }
 
-/// The next blocks of a stream, at most `wave` of them; a read fault ends it.
-fn next_wave(lines: &mut LineReader<File>, error: &mut Option<String>, wave: usize) -> Vec<Block> {
-    let mut blocks = Vec::with_capacity(wave);
-    while blocks.len() < wave && error.is_none() {
-        match lines.next_block(BLOCK_SIZE) {
-            Ok(Some(block)) => blocks.push(block),
-            Ok(None) => break,
-            Err(e) => *error = Some(e.to_string()),
-        }
-    }
-    blocks
-}
-
 /// Tallies one file on every worker of `pool`: this process inflates it and
 /// queues line-aligned blocks, a wave of `wave` while the workers tally the
 /// one before, so at most two waves wait in memory. The result is
@@ -137,7 +124,7 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
     };
     let mut lines = LineReader::with_max_line(file, task.options.max_line);
     let mut error = None;
-    let mut blocks = next_wave(&mut lines, &mut error, wave);
+    let mut blocks = lines.next_wave(wave, BLOCK_SIZE, &mut error);
     let mut analyzer = Analyzer::new(task.options.clone());
     let sample = blocks.first().map_or_else(Block::default, |first| {
         let mut data = Vec::new();
@@ -203,7 +190,7 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
             }
         }
         // Inflate the next wave while the workers tally this one.
-        blocks = next_wave(&mut lines, &mut error, wave);
+        blocks = lines.next_wave(wave, BLOCK_SIZE, &mut error);
         while queued.len() > 1 {
             receive(queued.pop_front().expect("two queued"), &mut lost);
         }

@@ -225,22 +225,7 @@ fn a_big_w3c_log_whose_fields_change_reads_alike_on_every_engine() {
     // Each section is longer than the blocks a file is cut into for threads
     // and workers; the second names its fields in another order.
     let d = dir("w3c-big");
-    let mut text = String::from("#Fields: date time c-ip cs-method cs-uri-stem sc-status\n");
-    for n in 0..40_000 {
-        text += &format!(
-            "2015-05-17 10:00:00 10.0.0.{} GET /a{} 200\n",
-            n % 200,
-            n % 3
-        );
-    }
-    text += "#Fields: date time cs-method cs-uri-stem c-ip sc-status\n";
-    for n in 0..40_000 {
-        text += &format!(
-            "2015-05-17 11:00:00 GET /b{} 10.0.0.{} 404\n",
-            n % 5,
-            n % 200
-        );
-    }
+    let text = logtally_gen::w3c_with_changing_fields(40_000);
     let path = d.join("u_ex150517.log");
     std::fs::write(&path, text).unwrap();
     let v = tally(&[], &[&path]);

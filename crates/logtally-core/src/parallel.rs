@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::analyze::{Analyzer, Partial, StreamEnd};
 use crate::index::{FileRecords, RecordShard};
 use crate::panels::Panels;
-use crate::read::{Block, LineReader};
+use crate::read::LineReader;
 use crate::tally::merge_panels;
 use crate::tally::Tally;
 
@@ -47,22 +47,6 @@ impl<T> PerThread<T> {
 
 /// Bytes of text per block.
 pub const BLOCK_SIZE: usize = 1 << 20;
-
-fn read_wave<R: Read>(
-    lines: &mut LineReader<R>,
-    error: &mut Option<String>,
-    wave: usize,
-) -> Vec<Block> {
-    let mut blocks = Vec::with_capacity(wave);
-    while blocks.len() < wave && error.is_none() {
-        match lines.next_block(BLOCK_SIZE) {
-            Ok(Some(block)) => blocks.push(block),
-            Ok(None) => break,
-            Err(e) => *error = Some(e.to_string()),
-        }
-    }
-    blocks
-}
 
 /// Analyses `reader` like [`Analyzer::analyze`], tallying blocks on the
 /// current rayon pool. At most two waves of `wave` blocks are in memory.
@@ -179,7 +163,7 @@ fn analyze_parallel_partial<R: Read + Send>(
     let mut lines = LineReader::with_max_line(reader, analyzer.options().max_line);
     let mut error = None;
     let mut total = Partial::default();
-    let mut current = read_wave(&mut lines, &mut error, wave.max(1));
+    let mut current = lines.next_wave(wave.max(1), BLOCK_SIZE, &mut error);
     // The stream's format, from its first lines, before any block is tallied.
     let mut analyzer = analyzer.clone();
     match current.first() {
@@ -197,12 +181,12 @@ fn analyze_parallel_partial<R: Read + Send>(
             for block in &current {
                 sequential.analyze_block_into(&mut total, block);
             }
-            current = read_wave(&mut lines, &mut error, wave.max(1));
+            current = lines.next_wave(wave.max(1), BLOCK_SIZE, &mut error);
         }
     }
     while !current.is_empty() {
         let (next, ()) = rayon::join(
-            || read_wave(&mut lines, &mut error, wave.max(1)),
+            || lines.next_wave(wave.max(1), BLOCK_SIZE, &mut error),
             || {
                 current.par_iter().for_each(|block| {
                     threads.with(
@@ -230,22 +214,7 @@ mod tests {
     fn a_w3c_log_whose_fields_change_is_read_in_order_however_big() {
         // Two sections with the fields in another order, each longer than a
         // block: a block tallied apart would read the second with the first's.
-        let mut text = String::from("#Fields: date time c-ip cs-method cs-uri-stem sc-status\n");
-        for n in 0..40_000 {
-            text += &format!(
-                "2015-05-17 10:00:00 10.0.0.{} GET /a{} 200\n",
-                n % 200,
-                n % 3
-            );
-        }
-        text += "#Fields: date time cs-method cs-uri-stem c-ip sc-status\n";
-        for n in 0..40_000 {
-            text += &format!(
-                "2015-05-17 11:00:00 GET /b{} 10.0.0.{} 404\n",
-                n % 5,
-                n % 200
-            );
-        }
+        let text = logtally_gen::w3c_with_changing_fields(40_000);
         assert!(text.len() > 3 * BLOCK_SIZE);
         let options = Options {
             log_format: "w3c".into(),

@@ -431,6 +431,37 @@ impl<R: Read> LineReader<R> {
         }
         Ok((count > 0).then_some(block))
     }
+
+    /// The next blocks of about `block_size` bytes each, at most `count` of
+    /// them: a wave to tally on several threads or processes while the next
+    /// is read. A read fault ends the stream and is kept in `error`.
+    ///
+    /// ```
+    /// use logtally_core::read::LineReader;
+    /// let mut lines = LineReader::new(&b"a\nbb\nccc\n"[..]);
+    /// let mut error = None;
+    /// let wave = lines.next_wave(2, 1, &mut error);
+    /// assert_eq!(wave.len(), 2);
+    /// assert_eq!(wave[1].first_line, 2);
+    /// assert_eq!(lines.next_wave(2, 1, &mut error).len(), 1);
+    /// assert!(lines.next_wave(2, 1, &mut error).is_empty() && error.is_none());
+    /// ```
+    pub fn next_wave(
+        &mut self,
+        count: usize,
+        block_size: usize,
+        error: &mut Option<String>,
+    ) -> Vec<Block> {
+        let mut blocks = Vec::with_capacity(count);
+        while blocks.len() < count && error.is_none() {
+            match self.next_block(block_size) {
+                Ok(Some(block)) => blocks.push(block),
+                Ok(None) => break,
+                Err(e) => *error = Some(e.to_string()),
+            }
+        }
+        blocks
+    }
 }
 
 /// Names what a plain (non-gzip) stream is when it is clearly not a log:

@@ -228,3 +228,35 @@ pub fn write_corpus(
         })
         .collect()
 }
+
+/// A W3C extended log (IIS) in two sections of `lines` lines each, the second
+/// naming its fields in another order (`#Fields:` again, as IIS writes after a
+/// configuration change): every `n`th line of the first section asks for
+/// `/a{n % 3}` from 10.0.0.{n % 200} (status 200), of the second for
+/// `/b{n % 5}` (status 404). A file read in blocks apart from each other
+/// reads the second section wrong unless the directive is followed in order.
+///
+/// ```
+/// let text = logtally_gen::w3c_with_changing_fields(10);
+/// assert_eq!(text.lines().filter(|l| l.starts_with("#Fields:")).count(), 2);
+/// assert_eq!(text.lines().count(), 22);
+/// ```
+pub fn w3c_with_changing_fields(lines: usize) -> String {
+    let mut text = String::from("#Fields: date time c-ip cs-method cs-uri-stem sc-status\n");
+    for n in 0..lines {
+        text += &format!(
+            "2015-05-17 10:00:00 10.0.0.{} GET /a{} 200\n",
+            n % 200,
+            n % 3
+        );
+    }
+    text += "#Fields: date time cs-method cs-uri-stem c-ip sc-status\n";
+    for n in 0..lines {
+        text += &format!(
+            "2015-05-17 11:00:00 GET /b{} 10.0.0.{} 404\n",
+            n % 5,
+            n % 200
+        );
+    }
+    text
+}
