@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use logtally_core::analyze::{tally_lines, Partial, StreamEnd};
 use logtally_core::parallel::{analyze_parallel, BLOCK_SIZE};
-use logtally_core::{failed_file, Analyzer, Block, LineReader, Options, Tally};
+use logtally_core::{failed_file, Analyzer, Block, LineReader, Options, ShippedTally, Tally};
 use logtally_files::open;
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +72,12 @@ pub fn analyze_file(task: FileTask) -> Tally {
         }
         cell.as_mut().expect("set above").analyze(&task.path, file)
     })
+}
+
+/// [`analyze_file`] in a worker process: the tally with its counts listed for
+/// the trip to the parent, which hashes them once, into its total.
+pub fn analyze_file_shipped(task: FileTask) -> ShippedTally {
+    ShippedTally::listed(analyze_file(task))
 }
 
 /// A block of a file that the process engine spreads over its workers, with
@@ -231,7 +237,7 @@ pub fn run(
     engine: Engine,
     jobs: usize,
     tasks: Vec<FileTask>,
-    mut done: impl FnMut(Tally),
+    mut done: impl FnMut(ShippedTally),
 ) -> anyhow::Result<bool> {
     match engine {
         Engine::Serial => {
@@ -239,7 +245,7 @@ pub fn run(
                 if INTERRUPTED.load(Ordering::Relaxed) {
                     return Ok(false);
                 }
-                done(analyze_file(task));
+                done(analyze_file(task).into());
             }
             Ok(true)
         }
@@ -266,7 +272,7 @@ pub fn run(
                         Ok(file) => analyze_parallel(&analyzer, &task.path, file, 2 * jobs),
                         Err(reason) => failed_file(&task.path, &reason),
                     };
-                    let _ = tx.send(tally);
+                    let _ = tx.send(ShippedTally::from(tally));
                 });
             });
             collect(rx, total, done)
@@ -276,7 +282,7 @@ pub fn run(
             let pool = procpool::Pool::new(jobs)?;
             for task in tasks {
                 match analyze_file_split(&pool, task, 2 * jobs) {
-                    Some(tally) => done(tally),
+                    Some(tally) => done(tally.into()),
                     None => {
                         pool.terminate();
                         return Ok(false);
@@ -289,7 +295,7 @@ pub fn run(
             let pool = procpool::Pool::new(jobs)?;
             let total = tasks.len();
             let paths: Vec<String> = tasks.iter().map(|t| t.path.clone()).collect();
-            let mut results = pool.imap_unordered(analyze_file, tasks, Some(1))?;
+            let mut results = pool.imap_unordered(analyze_file_shipped, tasks, Some(1))?;
             let (tx, rx) = mpsc::channel();
             // Receive on a helper thread so that this one can notice an interrupt.
             std::thread::scope(|scope| {
@@ -298,7 +304,7 @@ pub fn run(
                         // A worker that crashed fails its file, named, and only that file.
                         let tally = result.unwrap_or_else(|e| {
                             let path = paths.get(index).map_or("?", String::as_str);
-                            failed_file(path, &e.to_string())
+                            failed_file(path, &e.to_string()).into()
                         });
                         if tx.send(tally).is_err() {
                             break;
@@ -316,9 +322,9 @@ pub fn run(
 }
 
 fn collect(
-    rx: mpsc::Receiver<Tally>,
+    rx: mpsc::Receiver<ShippedTally>,
     total: usize,
-    mut done: impl FnMut(Tally),
+    mut done: impl FnMut(ShippedTally),
 ) -> anyhow::Result<bool> {
     let mut received = 0;
     while received < total {

@@ -278,9 +278,9 @@ fn tally_files(
     let mut finished = 0;
     let complete = engine::run(cli.engine, jobs, tasks, |tally| {
         finished += 1;
-        bar.inc(tally.totals.bytes_in);
+        bar.inc(tally.rest.totals.bytes_in);
         bar.set_message(format!("{finished}/{files} files"));
-        total.merge(tally);
+        total.merge_shipped(tally);
     })
     .context("the engine could not start")?;
     bar.finish_and_clear();

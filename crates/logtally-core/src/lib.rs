@@ -49,5 +49,5 @@ pub use selection::{parse_local_time, Condition, Selection, SelectionError, Sele
 pub use state::{merge_states, RunState, StateError, STATE_MAGIC};
 pub use tally::{
     Counts, Dashboard, DashboardTotals, FileSummary, Limit, PanelsJson, Problem, Report,
-    ReportJsonError, Tally, Totals,
+    ReportJsonError, ShippedTally, Tally, Totals,
 };

@@ -268,6 +268,64 @@ fn bytes_after(key: &[u8], skip: usize) -> u64 {
     u64::from_be_bytes(window)
 }
 
+/// A tally as it crosses from a worker process to its parent, its counts as a
+/// list: they are hashed once, where they are merged, instead of also into a
+/// map of their own on arrival (a crawler's file holds half a million keys).
+///
+/// ```
+/// use logtally_core::{ShippedTally, Tally};
+/// let mut one = Tally::default();
+/// one.add_count("/a", 2);
+/// let mut two = Tally::default();
+/// two.add_count("/a", 1);
+/// two.add_count("/b", 5);
+/// let shipped = ShippedTally::listed(two);
+/// assert_eq!(shipped.counts.len(), 2);
+/// let mut total = Tally::default();
+/// total.merge_shipped(ShippedTally::from(one));
+/// total.merge_shipped(shipped);
+/// assert_eq!((total.counts["/a"], total.counts["/b"]), (3, 5));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippedTally {
+    /// Counts, in no order, beside those of `rest`.
+    pub counts: Vec<(String, u64)>,
+    /// The rest of the tally (its own counts too, if any).
+    pub rest: Tally,
+}
+
+impl ShippedTally {
+    /// `tally` with its counts moved to the list, for the trip (no hashing).
+    pub fn listed(mut tally: Tally) -> Self {
+        let counts = std::mem::take(&mut tally.counts).into_iter().collect();
+        ShippedTally {
+            counts,
+            rest: tally,
+        }
+    }
+}
+
+/// A tally that does not travel: its counts stay in their map.
+impl From<Tally> for ShippedTally {
+    fn from(tally: Tally) -> Self {
+        ShippedTally {
+            counts: Vec::new(),
+            rest: tally,
+        }
+    }
+}
+
+impl Tally {
+    /// Merges `shipped` into `self`: [`merge`](Self::merge), and the listed
+    /// counts added one by one.
+    pub fn merge_shipped(&mut self, shipped: ShippedTally) {
+        self.merge(shipped.rest);
+        for (key, n) in shipped.counts {
+            *self.counts.entry(key).or_insert(0) += n;
+        }
+    }
+}
+
 /// Adds the panels of `other` to `panels`.
 pub(crate) fn merge_panels(panels: &mut Option<Box<Panels>>, other: Option<Box<Panels>>) {
     match (panels.as_mut(), other) {
