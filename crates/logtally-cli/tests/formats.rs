@@ -234,3 +234,18 @@ fn a_big_w3c_log_whose_fields_change_reads_alike_on_every_engine() {
     assert_eq!(v["totals"]["malformed"], 0);
     assert_eq!(v["counts"]["/b0"], 8_000);
 }
+
+#[test]
+fn a_big_file_is_detected_from_the_same_lines_on_every_engine() {
+    // A first line of 70 KB: a serial read detects the format from the lines
+    // in the first 64 KiB (that line alone, no format fits), and so must the
+    // engines that cut the file into 1 MiB blocks.
+    let d = dir("detect-big");
+    let line = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+    let text = "x".repeat(70_000) + "\n" + &line.repeat(30_000);
+    let path = d.join("long-first-line.log");
+    std::fs::write(&path, text).unwrap();
+    let v = tally(&[], &[&path]);
+    assert_eq!(v["totals"]["malformed"], 30_001);
+    assert_eq!(v["files"][0]["failed"], true);
+}

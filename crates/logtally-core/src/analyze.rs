@@ -725,8 +725,9 @@ impl Analyzer {
         self.prepare(&Self::detection_sample(first));
     }
 
-    /// The lines of a stream's first block that [`prepare_for`](Self::prepare_for)
-    /// detects its format from: what another process needs, with
+    /// The lines of a stream's first block (of any size) that
+    /// [`prepare_for`](Self::prepare_for) detects its format from, as a serial
+    /// read does: what another process needs, with
     /// [`prepare`](Self::prepare), to read later blocks of the stream alike.
     ///
     /// ```
@@ -737,8 +738,17 @@ impl Analyzer {
     /// assert_eq!(Analyzer::detection_sample(&first), vec![&text[..text.len() - 1]]);
     /// ```
     pub fn detection_sample(first: &Block) -> Vec<&[u8]> {
+        // The lines a serial read detects from, however big `first` is: those
+        // that start within its first DETECTION_BYTES (what
+        // `next_block(DETECTION_BYTES)` gives).
+        let mut offset = 0;
         first
             .lines()
+            .take_while(|l| {
+                let start = offset;
+                offset += l.bytes.len() + 1;
+                start < DETECTION_BYTES
+            })
             .filter(|l| l.cut.is_none())
             .take(DETECTION_LINES)
             .map(|l| l.bytes)
