@@ -252,15 +252,6 @@ pub struct LineParser {
 }
 
 impl LineParser {
-    /// Parses one line (without its `\n`; a trailing `\r` and trailing spaces are ignored).
-    ///
-    /// ```
-    /// use logtally_format::{LogFormat, Parsed};
-    /// let mut p = LogFormat::preset("common").unwrap().parser();
-    /// let line = b"::1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 -\r";
-    /// assert!(matches!(p.parse(line), Parsed::Record(_)));
-    /// assert!(matches!(p.parse(b"::1 GET /"), Parsed::NoMatch(_)));
-    /// ```
     /// Whether what a line means depends on the lines before it: W3C's
     /// `#Fields:` directives name the fields of the lines that follow, so
     /// such a file is read in order, never in blocks apart.
@@ -274,6 +265,15 @@ impl LineParser {
         self.w3c.is_some()
     }
 
+    /// Parses one line (without its `\n`; a trailing `\r` and trailing spaces are ignored).
+    ///
+    /// ```
+    /// use logtally_format::{LogFormat, Parsed};
+    /// let mut p = LogFormat::preset("common").unwrap().parser();
+    /// let line = b"::1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 -\r";
+    /// assert!(matches!(p.parse(line), Parsed::Record(_)));
+    /// assert!(matches!(p.parse(b"::1 GET /"), Parsed::NoMatch(_)));
+    /// ```
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Parsed<'a> {
         let mut end = line.len();
         while end > 0 && (line[end - 1] == b'\r' || line[end - 1] == b' ') {
