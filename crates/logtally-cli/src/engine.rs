@@ -121,8 +121,8 @@ pub fn analyze_block(task: BlockTask) -> Partial {
 /// Tallies one file on every worker of `pool`: this process inflates it and
 /// queues line-aligned blocks, a wave of `wave` while the workers tally the
 /// one before, so at most two waves wait in memory. The result is
-/// [`analyze_file`]'s. A file whose format reads lines in order (W3C) goes to
-/// one worker whole. `None`: interrupted.
+/// [`analyze_file`]'s. A file whose format reads lines in order (W3C) is
+/// read here, in order. `None`: interrupted.
 fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Option<Tally> {
     let file = match open(&task.path) {
         Ok(f) => f,
@@ -145,34 +145,42 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
         }
     });
     analyzer.prepare_for(&sample);
-    if !analyzer.splittable() {
-        let path = task.path.clone();
-        return Some(
-            pool.apply(analyze_file, task)
-                .unwrap_or_else(|e| failed_file(&path, &e.to_string())),
-        );
-    }
     let max_samples = task.options.malformed_samples;
     let mut total = Partial::default();
-    let mut lost = Vec::new();
-    // The waves queued, each with its blocks' first line numbers.
-    type Queued = (procpool::IMapUnordered<Partial>, Vec<u64>);
+    if !analyzer.splittable() {
+        // Read in order, here: the blocks already read cannot be read again
+        // by a worker when the file is a pipe.
+        while !blocks.is_empty() {
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                return None;
+            }
+            for block in &blocks {
+                analyzer.analyze_block_into(&mut total, block);
+            }
+            blocks = lines.next_wave(wave, BLOCK_SIZE, &mut error);
+        }
+        return Some(analyzer.finish(total, StreamEnd::of(&task.path, &lines, error)));
+    }
+    // Lines not counted: (first line, how many), and why.
+    let mut lost: Vec<(u64, u64, String)> = Vec::new();
+    // The waves queued, each with its blocks' (first line, lines).
+    type Queued = (procpool::IMapUnordered<Partial>, Vec<(u64, u64)>);
     let mut queued: VecDeque<Queued> = VecDeque::new();
     // A wave's results, merged as they come. A worker that died loses its
     // block's lines: the file fails, saying which.
-    let mut receive = |(mut results, first_lines): Queued, lost: &mut Vec<String>| {
+    let mut receive = |(mut results, spans): Queued, lost: &mut Vec<(u64, u64, String)>| {
         while let Some((index, result)) = results.next_indexed() {
             match result {
                 Ok(partial) => total.merge(partial, max_samples),
                 Err(e) => {
-                    let line = first_lines.get(index).copied().unwrap_or(0);
+                    let (first, count) = spans.get(index).copied().unwrap_or((0, 0));
                     let why = match e {
                         procpool::PoolError::WorkerDied { pid, how, .. } => {
                             format!("worker process {pid} {how}")
                         }
                         other => other.to_string(),
                     };
-                    lost.push(format!("the block from line {line} was not counted: {why}"));
+                    lost.push((first, count, why));
                 }
             }
         }
@@ -181,7 +189,16 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
         if INTERRUPTED.load(Ordering::Relaxed) {
             return None;
         }
-        let first_lines = blocks.iter().map(|b| b.first_line).collect();
+        let spans = blocks
+            .iter()
+            .map(|b| {
+                (
+                    b.first_line,
+                    memchr::memchr_iter(b'\n', &b.data).count() as u64,
+                )
+            })
+            .collect();
+        let from = blocks[0].first_line;
         let tasks = blocks.into_iter().map(|block| BlockTask {
             path: task.path.clone(),
             options: task.options.clone(),
@@ -189,24 +206,33 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
             block,
         });
         match pool.imap_unordered(analyze_block, tasks, Some(1)) {
-            Ok(results) => queued.push_back((results, first_lines)),
+            Ok(results) => queued.push_back((results, spans)),
             Err(e) => {
-                lost.push(e.to_string());
+                lost.push((from, 0, format!("from line {from} on, not read: {e}")));
                 break;
             }
         }
-        // Inflate the next wave while the workers tally this one.
-        blocks = lines.next_wave(wave, BLOCK_SIZE, &mut error);
+        // The wave before is received first, so at most two are in memory
+        // while the next is inflated, and the workers have this one to tally.
         while queued.len() > 1 {
             receive(queued.pop_front().expect("two queued"), &mut lost);
         }
+        blocks = lines.next_wave(wave, BLOCK_SIZE, &mut error);
     }
     for wave in queued {
         receive(wave, &mut lost);
     }
     if !lost.is_empty() {
-        lost.extend(error);
-        error = Some(lost.join("; "));
+        lost.sort();
+        let mut said: Vec<String> = lost
+            .into_iter()
+            .map(|(first, count, why)| match count {
+                0 => why,
+                _ => format!("lines {first}-{} not counted: {why}", first + count - 1),
+            })
+            .collect();
+        said.extend(error);
+        error = Some(said.join("; "));
     }
     Some(analyzer.finish(total, StreamEnd::of(&task.path, &lines, error)))
 }

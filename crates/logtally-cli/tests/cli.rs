@@ -219,16 +219,20 @@ fn a_crashed_worker_loses_only_its_block_of_a_file_spread_over_workers() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(": the block from line ")
-            && stderr.contains(" was not counted: worker process "),
+        stderr.contains(": lines ") && stderr.contains(" not counted: worker process "),
         "{stderr}"
     );
     assert!(stderr.contains("SIGABRT"), "{stderr}");
     let v = json_of(&out);
     assert_eq!(v["files"][0]["failed"], true);
-    // One block's lines (a few thousand) are lost, and only those.
+    // One block's lines (a few thousand, named) are lost, and only those.
     let lines = v["totals"]["lines"].as_u64().unwrap();
     assert!((30_000..40_000).contains(&lines), "{lines}");
+    let said = stderr.split(": lines ").nth(1).unwrap();
+    let (first, last) = said.split(' ').next().unwrap().split_once('-').unwrap();
+    let (first, last): (u64, u64) = (first.parse().unwrap(), last.parse().unwrap());
+    assert!(first <= 20_000 && 20_000 <= last, "{said}");
+    assert_eq!(lines + (last - first + 1), 40_000, "{said}");
 }
 
 #[test]
