@@ -150,16 +150,15 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
     if !analyzer.splittable() {
         // Read in order, here: the blocks already read cannot be read again
         // by a worker when the file is a pipe.
-        while !blocks.is_empty() {
-            if INTERRUPTED.load(Ordering::Relaxed) {
-                return None;
-            }
-            for block in &blocks {
-                analyzer.analyze_block_into(&mut total, block);
-            }
-            blocks = lines.next_wave(wave, BLOCK_SIZE, &mut error);
-        }
-        return Some(analyzer.finish(total, StreamEnd::of(&task.path, &lines, error)));
+        let interrupted = || INTERRUPTED.load(Ordering::Relaxed);
+        let read = analyzer.analyze_waves_in_order(
+            &mut total,
+            blocks,
+            &mut lines,
+            &mut error,
+            interrupted,
+        );
+        return read.then(|| analyzer.finish(total, StreamEnd::of(&task.path, &lines, error)));
     }
     // Lines not counted: (first line, how many), and why.
     let mut lost: Vec<(u64, u64, String)> = Vec::new();

@@ -16,7 +16,7 @@ use crate::filter::{PathFilter, PrefixFilter};
 use crate::index::{FileRecords, KeepBudget, RecordShard};
 use crate::keys::{panel_key, KeyCache, PathVerdict, Record, Size};
 use crate::panels::{status_class, Hit, Panels};
-use crate::read::{Block, Cut, Line, LineReader, DEFAULT_MAX_LINE};
+use crate::read::{Block, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
 use crate::selection::{Selection, SelectionText};
 use crate::tally::{merge_counts, merge_panels, FileSummary, Problem, Tally};
@@ -753,6 +753,32 @@ impl Analyzer {
             .take(DETECTION_LINES)
             .map(|l| l.bytes)
             .collect()
+    }
+
+    /// Tallies `blocks`, a stream's first wave, then the rest of the stream
+    /// in waves of as many blocks, in order, on this thread: how a stream
+    /// that is not [`splittable`](Self::splittable) is read once its first
+    /// wave is. `stop` is asked before each wave (`false`: it stopped the
+    /// read); a read fault is kept in `error`.
+    pub fn analyze_waves_in_order<R: Read>(
+        &mut self,
+        partial: &mut Partial,
+        mut blocks: Vec<Block>,
+        lines: &mut LineReader<R>,
+        error: &mut Option<String>,
+        stop: impl Fn() -> bool,
+    ) -> bool {
+        let wave = blocks.len().max(1);
+        while !blocks.is_empty() {
+            if stop() {
+                return false;
+            }
+            for block in &blocks {
+                self.analyze_block_into(partial, block);
+            }
+            blocks = lines.next_wave(wave, BLOCK_SIZE, error);
+        }
+        true
     }
 
     /// Whether the current stream's blocks may be tallied apart and in any

@@ -45,8 +45,7 @@ impl<T> PerThread<T> {
     }
 }
 
-/// Bytes of text per block.
-pub const BLOCK_SIZE: usize = 1 << 20;
+pub use crate::read::BLOCK_SIZE;
 
 /// Analyses `reader` like [`Analyzer::analyze`], tallying blocks on the
 /// current rayon pool. At most two waves of `wave` blocks are in memory.
@@ -176,13 +175,10 @@ fn analyze_parallel_partial<R: Read + Send>(
     let threads = PerThread::new();
     let analyzer = &analyzer;
     if !analyzer.splittable() {
-        let mut sequential = analyzer.clone();
-        while !current.is_empty() {
-            for block in &current {
-                sequential.analyze_block_into(&mut total, block);
-            }
-            current = lines.next_wave(wave.max(1), BLOCK_SIZE, &mut error);
-        }
+        let blocks = std::mem::take(&mut current);
+        analyzer
+            .clone()
+            .analyze_waves_in_order(&mut total, blocks, &mut lines, &mut error, || false);
     }
     while !current.is_empty() {
         let (next, ()) = rayon::join(

@@ -22,6 +22,9 @@ pub const GZIP_BACKEND: &str = if cfg!(feature = "zlib-ng") {
     "miniz_oxide"
 };
 
+/// Bytes of text per block when a stream is cut into blocks to tally apart.
+pub const BLOCK_SIZE: usize = 1 << 20;
+
 /// Longest line kept by default (1 MiB); longer lines are cut and flagged.
 pub const DEFAULT_MAX_LINE: usize = 1 << 20;
 
