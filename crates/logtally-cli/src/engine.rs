@@ -44,7 +44,7 @@ fn inject_fault(_path: &str, _block: Option<&Block>) {
         let here = match (line, _block) {
             (None, _) => true,
             (Some(line), Some(block)) => {
-                (block.first_line..block.first_line + block.lines().count() as u64).contains(&line)
+                (block.first_line..block.first_line + block.line_count()).contains(&line)
             }
             (Some(_), None) => false,
         };
@@ -190,12 +190,7 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
         }
         let spans = blocks
             .iter()
-            .map(|b| {
-                (
-                    b.first_line,
-                    memchr::memchr_iter(b'\n', &b.data).count() as u64,
-                )
-            })
+            .map(|b| (b.first_line, b.line_count()))
             .collect();
         let from = blocks[0].first_line;
         let tasks = blocks.into_iter().map(|block| BlockTask {

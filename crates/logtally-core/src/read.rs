@@ -344,6 +344,17 @@ pub struct Block {
 }
 
 impl Block {
+    /// How many lines the block holds (each ends with `\n`).
+    ///
+    /// ```
+    /// use logtally_core::read::LineReader;
+    /// let block = LineReader::new(&b"a\nbb\nccc"[..]).next_block(1 << 20).unwrap().unwrap();
+    /// assert_eq!(block.line_count(), 3);
+    /// ```
+    pub fn line_count(&self) -> u64 {
+        memchr::memchr_iter(b'\n', &self.data).count() as u64
+    }
+
     /// The block's lines as [`Line`]s, numbered in their stream.
     ///
     /// ```
