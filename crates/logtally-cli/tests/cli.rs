@@ -206,16 +206,23 @@ fn one_file_is_spread_over_the_workers_and_equals_a_serial_run() {
     }
 }
 
+/// The process engine's JSON run over `files`, a worker aborting where
+/// `LOGTALLY_FAULT_ABORT_ON` says (`NAME` or `NAME:LINE`).
+#[cfg(feature = "fault-injection")]
+fn process_run_aborting_on(needle: &str, files: &[String]) -> Output {
+    run(logtally()
+        .env("LOGTALLY_FAULT_ABORT_ON", needle)
+        .args([
+            "--engine", "process", "-j", "2", "--all", "--format", "json", "-q",
+        ])
+        .args(files))
+}
+
 #[test]
 #[cfg(feature = "fault-injection")]
 fn a_crashed_worker_loses_only_its_block_of_a_file_spread_over_workers() {
     let files = corpus("one-big-crash", 1, 40_000, 12, logtally_gen::Style::Oracle);
-    let out = run(logtally()
-        .env("LOGTALLY_FAULT_ABORT_ON", "access-00.log.gz:20000")
-        .args([
-            "--engine", "process", "-j", "2", "--all", "--format", "json", "-q",
-        ])
-        .args(&files));
+    let out = process_run_aborting_on("access-00.log.gz:20000", &files);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -357,12 +364,7 @@ fn missing_and_broken_files_are_named_and_the_rest_still_counted() {
 #[cfg(feature = "fault-injection")]
 fn a_crashed_worker_fails_only_its_file() {
     let files = corpus("crash", 3, 300, 5, logtally_gen::Style::Oracle);
-    let out = run(logtally()
-        .env("LOGTALLY_FAULT_ABORT_ON", "access-01")
-        .args([
-            "--engine", "process", "-j", "2", "--all", "--format", "json", "-q",
-        ])
-        .args(&files));
+    let out = process_run_aborting_on("access-01", &files);
     assert_eq!(out.status.code(), Some(1));
     let v = json_of(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
