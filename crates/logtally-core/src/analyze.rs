@@ -8,10 +8,9 @@ use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
 
-use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::details::{check_url, parse_time, split_request, url_path, Request, UrlError};
+use crate::details::{check_url, split_request, url_path, Request, TimeCache, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::index::{FileRecords, KeepBudget, RecordShard};
 use crate::keys::{panel_key, KeyCache, PathVerdict, Record, Size};
@@ -283,7 +282,7 @@ pub struct Analyzer {
     stream_problem: Option<String>,
     scratch: Scratch,
     /// The last time text seen and what it parsed to.
-    last_time: (Vec<u8>, Option<DateTime<FixedOffset>>),
+    last_time: TimeCache,
     /// Which records count.
     selection: Selection,
     /// Formatted times and parsed user agents, reused from record to record.
@@ -389,7 +388,7 @@ impl Analyzer {
             format_name: String::new(),
             stream_problem: None,
             scratch: Scratch::default(),
-            last_time: (Vec::new(), None),
+            last_time: TimeCache::default(),
             selection,
             keys: KeyCache::default(),
             keep_records: None,
@@ -505,8 +504,21 @@ impl Analyzer {
             ..
         } = self;
         let compat = options.book_compat;
+        // Checking a referrer costs a search per line; a bad one is dropped
+        // only where something reads it.
+        let referrer = if compat {
+            Referrer::Required
+        } else if keep_records.is_some()
+            || !options.panels.is_empty()
+            || options.group_by == GroupBy::ReferrerHost
+            || selection.reads_referrer()
+        {
+            Referrer::Checked
+        } else {
+            Referrer::Unread
+        };
         ParsedLine {
-            record: parse_record(matcher, parser, scratch, last_time, compat, line),
+            record: parse_record(matcher, parser, scratch, last_time, referrer, line),
             options,
             selection,
             keys,
@@ -1021,12 +1033,23 @@ impl StreamEnd {
 
 /// A line of the current stream as a record: `Ok(None)` for a directive line
 /// of the format (W3C `#Fields`), `Err` when the line is malformed.
+/// What a line's referrer must be, by what reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Referrer {
+    /// One `urlparse` rejects makes the line malformed (`book_compat`).
+    Required,
+    /// One `urlparse` rejects is dropped from the record.
+    Checked,
+    /// Nothing reads it: kept as it is.
+    Unread,
+}
+
 fn parse_record<'a>(
     matcher: &'a mut Matcher,
     parser: &'a mut RecordParser,
     scratch: &'a mut Scratch,
-    last_time: &mut (Vec<u8>, Option<DateTime<FixedOffset>>),
-    compat: bool,
+    last_time: &mut TimeCache,
+    referrer: Referrer,
     line: &'a [u8],
 ) -> Result<Option<Record<'a>>, Malformed> {
     let Scratch {
@@ -1040,7 +1063,7 @@ fn parse_record<'a>(
         Matcher::Book { fallback } => match parser.parse(line) {
             Some(record) => book_record(
                 record,
-                compat,
+                referrer,
                 last_time,
                 target_buf,
                 path_buf,
@@ -1135,33 +1158,19 @@ fn add_record(
     panels.add_totals(&hit, &mut ids);
 }
 
-/// The time `text` stands for, parsed once for consecutive equal texts
-/// (consecutive lines mostly share their second).
-fn cached_time(
-    last_time: &mut (Vec<u8>, Option<DateTime<FixedOffset>>),
-    text: &[u8],
-    parse: impl FnOnce(&[u8]) -> Option<DateTime<FixedOffset>>,
-) -> Option<DateTime<FixedOffset>> {
-    if last_time.0 != text {
-        last_time.0.clear();
-        last_time.0.extend_from_slice(text);
-        last_time.1 = parse(text);
-    }
-    last_time.1
-}
-
 /// A line the book's pattern matched, as a record. Under `book_compat` the
 /// book's drops (empty request, a URL or referrer `urlparse` rejects) are
 /// malformed; otherwise such a line is a record with an empty path.
 fn book_record<'a>(
     record: AccessRecord<'a>,
-    compat: bool,
-    last_time: &mut (Vec<u8>, Option<DateTime<FixedOffset>>),
+    referrer: Referrer,
+    last_time: &mut TimeCache,
     target_buf: &'a mut Vec<u8>,
     path_buf: &'a mut Vec<u8>,
     referrer_buf: &mut Vec<u8>,
 ) -> Result<Record<'a>, Malformed> {
-    let time = cached_time(last_time, record.time, parse_time).ok_or(Malformed::BadTime)?;
+    let compat = referrer == Referrer::Required;
+    let time = last_time.parse(record.time).ok_or(Malformed::BadTime)?;
     let (method, path, protocol): (&[u8], &[u8], &[u8]) =
         match split_request(record.request, target_buf) {
             Some(request) => {
@@ -1176,7 +1185,7 @@ fn book_record<'a>(
             None => (b"", b"", b"-"),
         };
     let mut referer = record.referer;
-    if let Some(r) = referer {
+    if let Some(r) = referer.filter(|_| referrer != Referrer::Unread) {
         if let Err(e) = check_url(r, referrer_buf) {
             if compat {
                 return Err(Malformed::BadReferrer(e));
@@ -1214,16 +1223,14 @@ fn protocol_of<'a>(request: &Request<'a>) -> &'a [u8] {
 /// does not parse makes the line malformed.
 fn fields_record<'a>(
     fields: Fields<'a>,
-    last_time: &mut (Vec<u8>, Option<DateTime<FixedOffset>>),
+    last_time: &mut TimeCache,
     request_buf: &'a mut Vec<u8>,
     target_buf: &'a mut Vec<u8>,
     path_buf: &'a mut Vec<u8>,
 ) -> Result<Record<'a>, Malformed> {
     let time = match &fields.time {
         None => None,
-        Some(TimeText::Clf(text)) => {
-            Some(cached_time(last_time, text, parse_time).ok_or(Malformed::BadTime)?)
-        }
+        Some(TimeText::Clf(text)) => Some(last_time.parse(text).ok_or(Malformed::BadTime)?),
         Some(other) => Some(other.to_datetime().ok_or(Malformed::BadTime)?),
     };
     let Fields {

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use regex::bytes::Regex;
 
-use crate::record::is_py_space;
+use crate::record::{is_py_space, low_bytes};
 
 /// The seed's request split: first word the method, last word the protocol,
 /// the words between joined by one space as the target.
@@ -38,6 +38,31 @@ pub struct Request<'a> {
 /// assert!(split_request(b"  ", &mut Vec::new()).is_none());
 /// ```
 pub fn split_request<'a>(request: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Request<'a>> {
+    match split_plain_request(request) {
+        Some(request) => Some(request),
+        None => split_request_words(request, scratch),
+    }
+}
+
+/// `METHOD TARGET PROTOCOL` with one space between the words and no other
+/// white space: what servers write, split without the general case's
+/// five scans; `None` for anything else.
+fn split_plain_request(request: &[u8]) -> Option<Request<'_>> {
+    let first = memchr::memchr(b' ', request)?;
+    let last = memchr::memrchr(b' ', request)?;
+    if first == 0 || first == last || last + 1 == request.len() {
+        return None;
+    }
+    // The two spaces are its only white space (or control) bytes.
+    (low_bytes(request) == 2).then(|| Request {
+        method: &request[..first],
+        target: &request[first + 1..last],
+        protocol: &request[last + 1..],
+    })
+}
+
+/// [`split_request`] for any request: `request.split()` word by word.
+fn split_request_words<'a>(request: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Request<'a>> {
     let start = request.iter().position(|&b| !is_py_space(b))?;
     let end = request.iter().rposition(|&b| !is_py_space(b))? + 1;
     let body = &request[start..end];
@@ -115,6 +140,58 @@ pub fn parse_time(s: &[u8]) -> Option<DateTime<FixedOffset>> {
     tz.from_local_datetime(&naive).single()
 }
 
+/// [`parse_time`] over a stream's times, remembering the last text and the
+/// last day: consecutive records mostly share their second, or else their
+/// day and zone, so that most times cost a compare or their clock's digits.
+///
+/// ```
+/// use logtally_core::details::{parse_time, TimeCache};
+/// let mut times = TimeCache::default();
+/// for text in [&b"17/May/2015:10:05:03 +0000"[..], b"17/May/2015:23:59:59 +0000", b"31/Feb/2015:10:05:03 +0000"] {
+///     assert_eq!(times.parse(text), parse_time(text));
+/// }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TimeCache {
+    text: Vec<u8>,
+    time: Option<DateTime<FixedOffset>>,
+    /// A time of the usual layout (`dd/Mon/yyyy:HH:MM:SS +zzzz`) that
+    /// parsed, with its date and offset.
+    day: Option<([u8; 26], NaiveDate, FixedOffset)>,
+}
+
+impl TimeCache {
+    /// `parse_time(text)`.
+    pub fn parse(&mut self, text: &[u8]) -> Option<DateTime<FixedOffset>> {
+        if self.text != text {
+            self.time = self.parse_new(text);
+            self.text.clear();
+            self.text.extend_from_slice(text);
+        }
+        self.time
+    }
+
+    fn parse_new(&mut self, s: &[u8]) -> Option<DateTime<FixedOffset>> {
+        if let Some((day, date, offset)) = &self.day {
+            // The same day and zone (which passed `fast_time_fields`): the
+            // same steps as `parse_time`, on the new clock only.
+            if s.len() == 26 && s[..11] == day[..11] && s[20..] == day[20..] {
+                if let Some((h, m, sec)) = fast_clock(s) {
+                    let naive = date.and_hms_opt(h, m, sec)?;
+                    return offset.from_local_datetime(&naive).single();
+                }
+            }
+        }
+        let time = parse_time(s);
+        if let (Some(time), Ok(day)) = (time, <[u8; 26]>::try_from(s)) {
+            if fast_time_fields(s).is_some() {
+                self.day = Some((day, time.naive_local().date(), *time.offset()));
+            }
+        }
+        time
+    }
+}
+
 type TimeFields<'a> = (u32, u32, i32, u32, u32, u32, &'a [u8]);
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -149,16 +226,26 @@ fn fast_time_fields(s: &[u8]) -> Option<TimeFields<'_>> {
         return None;
     }
     let d = digits(&s[0..2])?;
-    let h = digits(&s[12..14])?;
-    let m = digits(&s[15..17])?;
-    let sec = digits(&s[18..20])?;
+    let (h, m, sec) = fast_clock(s)?;
     // Python's %d is 01-31 here; out-of-range values go to the slow path to be judged.
-    if !(1..=31).contains(&d) || h > 23 || m > 59 || sec > 61 {
+    if !(1..=31).contains(&d) {
         return None;
     }
     let month = month_number(&s[3..6])?;
     let year = digits(&s[7..11])? as i32;
     Some((d, month, year, h, m, sec, &s[21..]))
+}
+
+/// `HH:MM:SS` of the usual layout (`s` is 26 bytes long), where in range
+/// for the fast path; out-of-range values go to the slow path to be judged.
+fn fast_clock(s: &[u8]) -> Option<(u32, u32, u32)> {
+    if s[11] != b':' || s[14] != b':' || s[17] != b':' {
+        return None;
+    }
+    let h = digits(&s[12..14])?;
+    let m = digits(&s[15..17])?;
+    let sec = digits(&s[18..20])?;
+    (h <= 23 && m <= 59 && sec <= 61).then_some((h, m, sec))
 }
 
 /// The regular expression `_strptime` builds for the seed's format (IGNORECASE).
@@ -249,13 +336,28 @@ pub enum UrlError {
 pub fn url_path<'a>(url: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8], UrlError> {
     // Nearly every request target is "/path[?query][#fragment]": no scheme
     // (it cannot start with '/'), no network location, nothing to strip.
-    if url.first() == Some(&b'/')
-        && url.get(1) != Some(&b'/')
-        && !url.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n'))
-    {
-        let end = memchr::memchr2(b'?', b'#', url).unwrap_or(url.len());
-        return Ok(split_params(&url[..end]));
+    // Python strips tabs and line breaks from the whole URL first; one after
+    // the first `?` or `#` cannot change the path.
+    if url.first() == Some(&b'/') && url.get(1) != Some(&b'/') {
+        // One search finds the end of the path, or a `;` before it.
+        let (path, params) = match memchr::memchr3(b'?', b'#', b';', url) {
+            Some(at) if url[at] == b';' => {
+                let end = memchr::memchr2(b'?', b'#', &url[at..]).map_or(url.len(), |i| at + i);
+                (&url[..end], true)
+            }
+            Some(at) => (&url[..at], false),
+            None => (url, false),
+        };
+        // No tab or line break (no control byte at all, for a quick look).
+        if low_bytes(path) == 0 || !path.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n')) {
+            return Ok(if params { split_params(path) } else { path });
+        }
     }
+    url_path_general(url, scratch)
+}
+
+/// [`url_path`] for any URL: `urlparse` step by step.
+fn url_path_general<'a>(url: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8], UrlError> {
     let start = url.iter().position(|&b| b > b' ').unwrap_or(url.len());
     let mut s = &url[start..];
     if s.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n')) {
@@ -457,6 +559,51 @@ mod tests {
         assert_eq!(p(b"http://x]/y"), Err(UrlError::UnbalancedBrackets));
         // A bracket after the network location is harmless.
         assert_eq!(p(b"/a[b").unwrap(), b"/a[b");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// The fast paths answer as the general code: requests and URLs
+        /// from bytes that make their choices (white space, separators).
+        #[test]
+        fn fast_paths_agree_with_the_general_code(
+            text in proptest::collection::vec(proptest::sample::select(
+                b" \t\r\n\x0b\x1c\x00/?#;:[]aG1.".to_vec()), 0..24),
+        ) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            proptest::prop_assert_eq!(
+                split_request(&text, &mut a),
+                split_request_words(&text, &mut b)
+            );
+            proptest::prop_assert_eq!(
+                url_path(&text, &mut a).map(<[u8]>::to_vec),
+                url_path_general(&text, &mut b).map(<[u8]>::to_vec)
+            );
+            let mut slash = b"/".to_vec();
+            slash.extend_from_slice(&text);
+            proptest::prop_assert_eq!(
+                url_path(&slash, &mut a).map(<[u8]>::to_vec),
+                url_path_general(&slash, &mut b).map(<[u8]>::to_vec)
+            );
+        }
+
+        /// Times parsed through the cache equal `parse_time` of each, in
+        /// any order: days, zones and clocks changing or not.
+        #[test]
+        fn cached_times_equal_parse_time(
+            times in proptest::collection::vec((
+                proptest::sample::select(vec!["17/May/2015", "31/Feb/2015", "01/jan/2016", "1/May/2015"]),
+                proptest::sample::select(vec!["10:05:03", "23:59:60", "00:00:61", "24:00:00", "09:5:07", "10:05:0x"]),
+                proptest::sample::select(vec![" +0000", " -0130", " +2400", "  +0000", " Z", " +01:00"]),
+            ), 1..12),
+        ) {
+            let mut cache = TimeCache::default();
+            for (day, clock, zone) in times {
+                let text = format!("{day}:{clock}{zone}");
+                proptest::prop_assert_eq!(cache.parse(text.as_bytes()), parse_time(text.as_bytes()), "{}", text);
+            }
+        }
     }
 
     #[test]

@@ -32,42 +32,85 @@ pub const DEFAULT_EXCLUDED_EXTENSIONS: [&str; 3] = [".png", ".js", ".css"];
 /// assert!(!f.accepts(b"/app.js"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "PathFilterLists")]
 pub struct PathFilter {
-    /// Segments that exclude a path wherever they appear.
-    pub names: Vec<String>,
-    /// Suffixes that exclude a path when its last segment ends with one.
-    pub extensions: Vec<String>,
+    names: Vec<String>,
+    extensions: Vec<String>,
+    /// Bit n set: some name is n bytes long (all set for one of 64 or more),
+    /// a first test that spares most segments a comparison.
+    #[serde(skip_serializing)]
+    name_lengths: u64,
+}
+
+/// A [`PathFilter`] as it travels (its test made again on arrival).
+#[derive(Deserialize)]
+struct PathFilterLists {
+    names: Vec<String>,
+    extensions: Vec<String>,
+}
+
+impl From<PathFilterLists> for PathFilter {
+    fn from(lists: PathFilterLists) -> Self {
+        PathFilter::new(lists.names, lists.extensions)
+    }
 }
 
 impl Default for PathFilter {
     fn default() -> Self {
-        PathFilter {
-            names: DEFAULT_EXCLUDED_NAMES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            extensions: DEFAULT_EXCLUDED_EXTENSIONS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
+        PathFilter::with_more(&[], &[])
     }
 }
 
 impl PathFilter {
-    /// Whether the seed's `path_filter` lets `path` through.
-    pub fn accepts(&self, path: &[u8]) -> bool {
-        if path.iter().all(|&b| b == b'/') {
-            return false; // `not any(path.split("/"))`
-        }
-        // Bit n set: some excluded name is n bytes long (a cheap first test).
-        let lengths = self.names.iter().fold(0u64, |m, n| {
+    /// Drops paths with a segment in `names` or a last segment ending with
+    /// one of `extensions`.
+    pub fn new(names: Vec<String>, extensions: Vec<String>) -> Self {
+        let name_lengths = names.iter().fold(0u64, |m, n| {
             if n.len() < 64 {
                 m | 1 << n.len()
             } else {
                 u64::MAX
             }
         });
+        PathFilter {
+            names,
+            extensions,
+            name_lengths,
+        }
+    }
+
+    /// The seed's filter ([`DEFAULT_EXCLUDED_NAMES`] and
+    /// [`DEFAULT_EXCLUDED_EXTENSIONS`]) with more names and extensions.
+    pub fn with_more(names: &[String], extensions: &[String]) -> Self {
+        let listed = |defaults: &[&str], more: &[String]| {
+            defaults
+                .iter()
+                .map(|s| s.to_string())
+                .chain(more.iter().cloned())
+                .collect()
+        };
+        PathFilter::new(
+            listed(&DEFAULT_EXCLUDED_NAMES, names),
+            listed(&DEFAULT_EXCLUDED_EXTENSIONS, extensions),
+        )
+    }
+
+    /// Segments that exclude a path wherever they appear.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Suffixes that exclude a path when its last segment ends with one.
+    pub fn extensions(&self) -> &[String] {
+        &self.extensions
+    }
+
+    /// Whether the seed's `path_filter` lets `path` through.
+    pub fn accepts(&self, path: &[u8]) -> bool {
+        if path.iter().all(|&b| b == b'/') {
+            return false; // `not any(path.split("/"))`
+        }
+        let lengths = self.name_lengths;
         let mut last: &[u8] = b"";
         for segment in path.split(|&b| b == b'/') {
             let maybe = segment.len() >= 64 || lengths & (1 << segment.len()) != 0;
@@ -118,5 +161,22 @@ impl PrefixFilter {
             }
         }
         segments.next().is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_that_travelled_drops_its_own_names() {
+        let filter = PathFilter::with_more(&["a-name-of-27-bytes-long.txt".into()], &[]);
+        assert!(!filter.accepts(b"/x/a-name-of-27-bytes-long.txt"));
+        let json = serde_json::to_string(&filter).unwrap();
+        assert!(!json.contains("name_lengths"), "{json}");
+        let arrived: PathFilter = serde_json::from_str(&json).unwrap();
+        assert_eq!(arrived, filter);
+        assert!(!arrived.accepts(b"/x/a-name-of-27-bytes-long.txt"));
+        assert!(arrived.accepts(b"/x/a-name-of-26-bytes-long.tx"));
     }
 }

@@ -141,12 +141,8 @@ impl UserOptions {
         }
         let selection = self.selection();
         selection.parse()?;
-        let path_filter = (!self.no_path_filter).then(|| {
-            let mut filter = PathFilter::default();
-            filter.names.extend(self.exclude_name.iter().cloned());
-            filter.extensions.extend(self.exclude_ext.iter().cloned());
-            filter
-        });
+        let path_filter = (!self.no_path_filter)
+            .then(|| PathFilter::with_more(&self.exclude_name, &self.exclude_ext));
         Ok(Options {
             group_by: self.by,
             path_filter,

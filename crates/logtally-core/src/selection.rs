@@ -283,6 +283,11 @@ impl Selection {
         self.since.is_none() && self.until.is_none() && self.conditions.is_empty()
     }
 
+    /// Whether a condition reads the referrer.
+    pub(crate) fn reads_referrer(&self) -> bool {
+        self.conditions.iter().any(|c| c.field == Field::Referrer)
+    }
+
     pub(crate) fn accepts(&self, record: &Record<'_>) -> bool {
         if self.since.is_some() || self.until.is_some() {
             let Some(time) = record.time else {
