@@ -297,27 +297,15 @@ pub fn run(
             });
             collect(rx, total, done)
         }
-        // Fewer files than workers: each file is spread over every worker.
-        Engine::Process if tasks.len() < jobs && !tasks.iter().any(|t| t.decompress_only) => {
-            let pool = procpool::Pool::new(jobs)?;
-            for task in tasks {
-                match analyze_file_split(&pool, task, 2 * jobs) {
-                    Some(tally) => done(tally.into()),
-                    None => {
-                        pool.terminate();
-                        return Ok(false);
-                    }
-                }
-            }
-            Ok(true)
-        }
         Engine::Process => {
             let pool = procpool::Pool::new(jobs)?;
-            let total = tasks.len();
-            let paths: Vec<String> = tasks.iter().map(|t| t.path.clone()).collect();
-            let mut results = pool.imap_unordered(analyze_file_shipped, tasks, Some(1))?;
+            let (whole, split) = spread(tasks, jobs);
+            let total = whole.len();
+            let paths: Vec<String> = whole.iter().map(|t| t.path.clone()).collect();
+            let mut results = pool.imap_unordered(analyze_file_shipped, whole, Some(1))?;
             let (tx, rx) = mpsc::channel();
-            // Receive on a helper thread so that this one can notice an interrupt.
+            // Receive on a helper thread so that this one can notice an
+            // interrupt, and spread the files queued after the whole ones.
             std::thread::scope(|scope| {
                 scope.spawn(move || {
                     while let Some((index, result)) = results.next_indexed() {
@@ -331,6 +319,15 @@ pub fn run(
                         }
                     }
                 });
+                for task in split {
+                    match analyze_file_split(&pool, task, 2 * jobs) {
+                        Some(tally) => done(tally.into()),
+                        None => {
+                            pool.terminate();
+                            return Ok(false);
+                        }
+                    }
+                }
                 let finished = collect(rx, total, &mut done);
                 if !matches!(finished, Ok(true)) {
                     pool.terminate();
@@ -339,6 +336,35 @@ pub fn run(
             })
         }
     }
+}
+
+/// Which files a worker reads whole and which are spread over every worker
+/// in blocks: with fewer files than workers, all are spread; otherwise the
+/// largest `files % workers` are, queued after the whole ones, so that the
+/// last round of files does not leave workers idle (5 files on 2 workers
+/// took 3 rounds of files). The benchmark's floor (`decompress_only`) reads
+/// every file whole.
+fn spread(mut tasks: Vec<FileTask>, jobs: usize) -> (Vec<FileTask>, Vec<FileTask>) {
+    if jobs < 2 || tasks.iter().any(|t| t.decompress_only) {
+        return (tasks, Vec::new());
+    }
+    let spread = if tasks.len() < jobs {
+        tasks.len()
+    } else {
+        tasks.len() % jobs
+    };
+    // The largest, by their size on disk (stable: equal sizes keep their order).
+    let size = |t: &FileTask| std::fs::metadata(&t.path).map_or(0, |m| m.len());
+    let mut by_size: Vec<usize> = (0..tasks.len()).collect();
+    by_size.sort_by_key(|&i| std::cmp::Reverse(size(&tasks[i])));
+    let mut chosen: Vec<usize> = by_size.into_iter().take(spread).collect();
+    chosen.sort_unstable();
+    let mut split = Vec::with_capacity(spread);
+    for &i in chosen.iter().rev() {
+        split.push(tasks.remove(i));
+    }
+    split.reverse();
+    (tasks, split)
 }
 
 fn collect(

@@ -206,6 +206,56 @@ fn one_file_is_spread_over_the_workers_and_equals_a_serial_run() {
     }
 }
 
+#[test]
+fn the_files_of_a_last_round_are_spread_and_equal_a_serial_run() {
+    // Three files on two workers: two read whole, the largest spread in
+    // blocks behind them (a crash in one of its blocks shows it, below).
+    let files = corpus("three-files", 3, 12_000, 13, logtally_gen::Style::Wild);
+    for extra in [&[][..], &["--by", "status,path"][..], &["--report"][..]] {
+        let serial = tally_json("serial", extra, &files);
+        assert_eq!(
+            tally_json("process", extra, &files),
+            serial,
+            "process = serial for {extra:?}"
+        );
+        assert_eq!(serial["totals"]["lines"], 36_000);
+    }
+}
+
+#[test]
+#[cfg(feature = "fault-injection")]
+fn the_largest_file_of_a_last_round_is_the_one_spread() {
+    let files = corpus(
+        "three-files-crash",
+        3,
+        12_000,
+        14,
+        logtally_gen::Style::Oracle,
+    );
+    let size = |f: &String| std::fs::metadata(f).unwrap().len();
+    let largest = files.iter().max_by_key(|f| size(f)).unwrap();
+    let name = std::path::Path::new(largest)
+        .file_name()
+        .unwrap()
+        .to_string_lossy();
+    // `NAME:LINE` aborts only a worker given a block: a file read whole is not hit.
+    let out = process_run_aborting_on(&format!("{name}:6000"), &files);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{name}: lines ")), "{stderr}");
+    let v = json_of(&out);
+    let failed: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["failed"] == true)
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, [largest.as_str()]);
+    let lines = v["totals"]["lines"].as_u64().unwrap();
+    assert!((30_000..36_000).contains(&lines), "{lines}");
+}
+
 /// The process engine's JSON run over `files`, a worker aborting where
 /// `LOGTALLY_FAULT_ABORT_ON` says (`NAME` or `NAME:LINE`).
 #[cfg(feature = "fault-injection")]
