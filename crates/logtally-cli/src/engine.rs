@@ -300,12 +300,13 @@ pub fn run(
         Engine::Process => {
             let pool = procpool::Pool::new(jobs)?;
             let (whole, split) = spread(tasks, jobs);
-            let total = whole.len();
+            let total = whole.len() + split.len();
             let paths: Vec<String> = whole.iter().map(|t| t.path.clone()).collect();
             let mut results = pool.imap_unordered(analyze_file_shipped, whole, Some(1))?;
             let (tx, rx) = mpsc::channel();
-            // Receive on a helper thread so that this one can notice an
-            // interrupt, and spread the files queued after the whole ones.
+            let split_tx = tx.clone();
+            // Receive, and spread the files queued behind the whole ones, on
+            // helper threads, so that this one can notice an interrupt.
             std::thread::scope(|scope| {
                 scope.spawn(move || {
                     while let Some((index, result)) = results.next_indexed() {
@@ -319,15 +320,18 @@ pub fn run(
                         }
                     }
                 });
-                for task in split {
-                    match analyze_file_split(&pool, task, 2 * jobs) {
-                        Some(tally) => done(tally.into()),
-                        None => {
-                            pool.terminate();
-                            return Ok(false);
+                let pool = &pool;
+                scope.spawn(move || {
+                    for task in split {
+                        // `None`: interrupted (this thread's receiver then sees it too).
+                        let Some(tally) = analyze_file_split(pool, task, 2 * jobs) else {
+                            break;
+                        };
+                        if split_tx.send(tally.into()).is_err() {
+                            break;
                         }
                     }
-                }
+                });
                 let finished = collect(rx, total, &mut done);
                 if !matches!(finished, Ok(true)) {
                     pool.terminate();

@@ -413,7 +413,8 @@ fn missing_and_broken_files_are_named_and_the_rest_still_counted() {
 #[test]
 #[cfg(feature = "fault-injection")]
 fn a_crashed_worker_fails_only_its_file() {
-    let files = corpus("crash", 3, 300, 5, logtally_gen::Style::Oracle);
+    // Four files on two workers: each read whole (none spread in blocks).
+    let files = corpus("crash", 4, 300, 5, logtally_gen::Style::Oracle);
     let out = process_run_aborting_on("access-01", &files);
     assert_eq!(out.status.code(), Some(1));
     let v = json_of(&out);
@@ -423,9 +424,13 @@ fn a_crashed_worker_fails_only_its_file() {
         "{stderr}"
     );
     assert!(stderr.contains("SIGABRT"), "{stderr}");
-    let expected = tally_json("serial", &[], &[files[0].clone(), files[2].clone()]);
+    let expected = tally_json(
+        "serial",
+        &[],
+        &[files[0].clone(), files[2].clone(), files[3].clone()],
+    );
     assert_eq!(v["counts"], expected["counts"]);
-    assert_eq!(v["totals"]["files"], 3);
+    assert_eq!(v["totals"]["files"], 4);
 }
 
 #[test]
