@@ -1226,6 +1226,7 @@ fn protocol_of<'a>(request: &Request<'a>) -> &'a [u8] {
 /// Combined/Common presets accept), as a record: absent fields show as `-`, a
 /// request that is not HTTP has an empty path; only a time that is there but
 /// does not parse makes the line malformed.
+#[inline(always)]
 fn fields_record<'a>(
     fields: Fields<'a>,
     last_time: &mut TimeCache,

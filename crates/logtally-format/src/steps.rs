@@ -359,7 +359,10 @@ impl StepFormat {
 #[inline]
 fn lit_at(line: &[u8], pos: usize, lit: &[u8]) -> Option<usize> {
     let rest = &line[pos..];
-    if rest.starts_with(lit) {
+    // Literals are a few bytes (`" "`, `] "`): compared in place, as a call
+    // to `memcmp` costs more than the comparison.
+    let starts = rest.len() >= lit.len() && rest.iter().zip(lit).all(|(a, b)| a == b);
+    if starts {
         Some(pos + lit.len())
     } else if lit.starts_with(rest) && lit[rest.len()..].iter().all(|&b| b == b' ') {
         Some(line.len())
