@@ -183,23 +183,31 @@ fn engines_give_identical_json() {
     }
 }
 
+/// The serial runs' JSON for one key, two keys and every panel over `files`,
+/// each checked equal to the runs of `engines`.
+fn serial_runs_equal_to(engines: &[&str], files: &[String]) -> Vec<Value> {
+    [&[][..], &["--by", "status,path"][..], &["--report"][..]]
+        .into_iter()
+        .map(|extra| {
+            let serial = tally_json("serial", extra, files);
+            for engine in engines {
+                assert_eq!(
+                    tally_json(engine, extra, files),
+                    serial,
+                    "{engine} = serial for {extra:?}"
+                );
+            }
+            serial
+        })
+        .collect()
+}
+
 #[test]
 fn one_file_is_spread_over_the_workers_and_equals_a_serial_run() {
     // Fewer files than workers: the process engine ships the file's blocks
     // (1 MiB of text each) to its workers, as the thread engine does to threads.
     let files = corpus("one-big", 1, 40_000, 11, logtally_gen::Style::Wild);
-    for extra in [&[][..], &["--by", "status,path"][..], &["--report"][..]] {
-        let serial = tally_json("serial", extra, &files);
-        assert_eq!(
-            tally_json("process", extra, &files),
-            serial,
-            "process = serial for {extra:?}"
-        );
-        assert_eq!(
-            tally_json("thread", extra, &files),
-            serial,
-            "thread = serial for {extra:?}"
-        );
+    for serial in serial_runs_equal_to(&["process", "thread"], &files) {
         assert_eq!(serial["totals"]["lines"], 40_000);
         assert!(serial["files"][0]["bytes_out"].as_u64().unwrap() > 4 << 20);
         assert!(serial["totals"]["malformed"].as_u64().unwrap() > 0);
@@ -211,13 +219,7 @@ fn the_files_of_a_last_round_are_spread_and_equal_a_serial_run() {
     // Three files on two workers: two read whole, the largest spread in
     // blocks behind them (a crash in one of its blocks shows it, below).
     let files = corpus("three-files", 3, 12_000, 13, logtally_gen::Style::Wild);
-    for extra in [&[][..], &["--by", "status,path"][..], &["--report"][..]] {
-        let serial = tally_json("serial", extra, &files);
-        assert_eq!(
-            tally_json("process", extra, &files),
-            serial,
-            "process = serial for {extra:?}"
-        );
+    for serial in serial_runs_equal_to(&["process"], &files) {
         assert_eq!(serial["totals"]["lines"], 36_000);
     }
 }
