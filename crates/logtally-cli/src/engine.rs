@@ -346,8 +346,10 @@ pub fn run(
 /// in blocks: with fewer files than workers, all are spread; otherwise the
 /// largest `files % workers` are, queued after the whole ones, so that the
 /// last round of files does not leave workers idle (5 files on 2 workers
-/// took 3 rounds of files). The benchmark's floor (`decompress_only`) reads
-/// every file whole.
+/// took 3 rounds of files). Only regular files are spread: this process
+/// reads a spread file, and a FIFO or pipe may never deliver (or deliver
+/// only after the files queued before it), which an interrupt could not end.
+/// The benchmark's floor (`decompress_only`) reads every file whole.
 fn spread(mut tasks: Vec<FileTask>, jobs: usize) -> (Vec<FileTask>, Vec<FileTask>) {
     if jobs < 2 || tasks.iter().any(|t| t.decompress_only) {
         return (tasks, Vec::new());
@@ -357,13 +359,22 @@ fn spread(mut tasks: Vec<FileTask>, jobs: usize) -> (Vec<FileTask>, Vec<FileTask
     } else {
         tasks.len() % jobs
     };
-    // The largest, by their size on disk (stable: equal sizes keep their order).
-    let size = |t: &FileTask| std::fs::metadata(&t.path).map_or(0, |m| m.len());
-    let mut by_size: Vec<usize> = (0..tasks.len()).collect();
-    by_size.sort_by_key(|&i| std::cmp::Reverse(size(&tasks[i])));
-    let mut chosen: Vec<usize> = by_size.into_iter().take(spread).collect();
+    // The largest regular files, by their size on disk (stable: equal sizes
+    // keep their order).
+    let size = |t: &FileTask| {
+        std::fs::metadata(&t.path)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len())
+    };
+    let mut by_size: Vec<(usize, u64)> = (0..tasks.len())
+        .filter_map(|i| Some((i, size(&tasks[i])?)))
+        .collect();
+    by_size.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
+    let by_size = by_size.into_iter().map(|(i, _)| i);
+    let mut chosen: Vec<usize> = by_size.take(spread).collect();
     chosen.sort_unstable();
-    let mut split = Vec::with_capacity(spread);
+    let mut split = Vec::with_capacity(chosen.len());
     for &i in chosen.iter().rev() {
         split.push(tasks.remove(i));
     }

@@ -505,16 +505,24 @@ fn interrupting_the_cli_leaves_no_worker_and_prints_a_partial_result() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interrupt");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let fifos: Vec<PathBuf> = (0..2).map(|i| dir.join(format!("stuck-{i}.log"))).collect();
+    let fifos: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("stuck-{i}.log"))).collect();
     for f in &fifos {
         let c = std::ffi::CString::new(f.to_string_lossy().as_bytes()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     }
-    for signal in [libc::SIGINT, libc::SIGTERM] {
+    // Three files on two workers: one is spread over them in blocks, which
+    // this process reads. With a regular file among them, it is the one;
+    // FIFOs alone are all read whole by workers (this process could not
+    // be interrupted while it waited on one).
+    let sample_and_fifos = vec![sample().into(), fifos[0].clone(), fifos[1].clone()];
+    for (signal, files) in [
+        (libc::SIGINT, &sample_and_fifos),
+        (libc::SIGTERM, &sample_and_fifos),
+        (libc::SIGINT, &fifos),
+    ] {
         let child = logtally()
             .args(["--engine", "process", "-j", "2", "--format", "json", "-q"])
-            .arg(sample())
-            .args(&fifos)
+            .args(files)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -528,7 +536,13 @@ fn interrupting_the_cli_leaves_no_worker_and_prints_a_partial_result() {
         assert_eq!(workers.len(), 2, "two workers started");
         std::thread::sleep(Duration::from_millis(300));
         unsafe { libc::kill(child.id() as i32, signal) };
-        let out = child.wait_with_output().unwrap();
+        // Waited for on a thread, so that a run that never ends fails the test.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(child.wait_with_output()));
+        let out = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("logtally ends within 30 s of the signal")
+            .unwrap();
         assert_eq!(
             out.status.code(),
             Some(130),

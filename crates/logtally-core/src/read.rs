@@ -370,14 +370,25 @@ impl Block {
     pub fn lines(&self) -> impl Iterator<Item = Line<'_>> {
         let mut cuts = self.cuts.iter().peekable();
         let body = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
-        let mut pieces = if self.data.is_empty() {
-            None
-        } else {
-            Some(body.split(|&b| b == b'\n'))
-        };
+        // `body.split(|&b| b == b'\n')`, found with `memchr` (the split's
+        // byte-by-byte scan was 20% of a worker tallying blocks).
+        let mut rest = (!self.data.is_empty()).then_some(body);
+        let mut pieces = std::iter::from_fn(move || {
+            let text = rest?;
+            match memchr::memchr(b'\n', text) {
+                Some(at) => {
+                    rest = Some(&text[at + 1..]);
+                    Some(&text[..at])
+                }
+                None => {
+                    rest = None;
+                    Some(text)
+                }
+            }
+        });
         let mut index = 0u64;
         std::iter::from_fn(move || {
-            let bytes = pieces.as_mut()?.next()?;
+            let bytes = pieces.next()?;
             let cut = match cuts.peek() {
                 Some(&&(i, cut)) if i == index => {
                     cuts.next();
