@@ -350,7 +350,7 @@ pub fn run(
 /// reads a spread file, and a FIFO or pipe may never deliver (or deliver
 /// only after the files queued before it), which an interrupt could not end.
 /// The benchmark's floor (`decompress_only`) reads every file whole.
-fn spread(mut tasks: Vec<FileTask>, jobs: usize) -> (Vec<FileTask>, Vec<FileTask>) {
+fn spread(tasks: Vec<FileTask>, jobs: usize) -> (Vec<FileTask>, Vec<FileTask>) {
     if jobs < 2 || tasks.iter().any(|t| t.decompress_only) {
         return (tasks, Vec::new());
     }
@@ -371,15 +371,17 @@ fn spread(mut tasks: Vec<FileTask>, jobs: usize) -> (Vec<FileTask>, Vec<FileTask
         .filter_map(|i| Some((i, size(&tasks[i])?)))
         .collect();
     by_size.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
-    let by_size = by_size.into_iter().map(|(i, _)| i);
-    let mut chosen: Vec<usize> = by_size.take(spread).collect();
-    chosen.sort_unstable();
-    let mut split = Vec::with_capacity(chosen.len());
-    for &i in chosen.iter().rev() {
-        split.push(tasks.remove(i));
+    let mut chosen = vec![false; tasks.len()];
+    for &(i, _) in by_size.iter().take(spread) {
+        chosen[i] = true;
     }
-    split.reverse();
-    (tasks, split)
+    // Both in the order given.
+    let (split, whole): (Vec<_>, Vec<_>) = tasks
+        .into_iter()
+        .zip(chosen)
+        .partition(|&(_, spread)| spread);
+    let tasks_of = |pairs: Vec<(FileTask, bool)>| pairs.into_iter().map(|(t, _)| t).collect();
+    (tasks_of(whole), tasks_of(split))
 }
 
 fn collect(

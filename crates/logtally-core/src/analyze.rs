@@ -1034,8 +1034,6 @@ impl StreamEnd {
     }
 }
 
-/// A line of the current stream as a record: `Ok(None)` for a directive line
-/// of the format (W3C `#Fields`), `Err` when the line is malformed.
 /// What a line's referrer must be, by what reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Referrer {
@@ -1047,6 +1045,8 @@ enum Referrer {
     Unread,
 }
 
+/// A line of the current stream as a record: `Ok(None)` for a directive line
+/// of the format (W3C `#Fields`), `Err` when the line is malformed.
 #[inline(always)]
 fn parse_record<'a>(
     matcher: &'a mut Matcher,
