@@ -6,7 +6,10 @@
 // report too.
 const $ = (id) => document.getElementById(id);
 const status = $('status');
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// `?memory=MB` passes on to the worker: the module's memory limit (see worker.js).
+const workerUrl = new URL('./worker.js' + location.search, import.meta.url);
+let worker = null;
+let restarted = false; // the worker was replaced after running out of memory
 
 let files = [];
 let lastReport = null;
@@ -30,6 +33,7 @@ function human(n) {
 
 function choose(list) {
   files = Array.from(list);
+  restarted = false; // a new selection is counted once the workers are ready
   const total = files.reduce((s, f) => s + f.size, 0);
   $('selection').textContent = files.length
     ? `${files.length} file(s), ${human(total)}`
@@ -241,7 +245,7 @@ function download(name, type, text) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-worker.onmessage = (event) => {
+function onWorkerMessage(event) {
   const msg = event.data;
   if ('runId' in msg && msg.runId !== runId) return; // a replaced run
   if (msg.type === 'ready') {
@@ -249,7 +253,9 @@ worker.onmessage = (event) => {
     if (msg.choices) fillChoices(msg.choices);
     $('threads-note').textContent = msg.note || `${threads} thread(s) ready.`;
     $('threads-note').dataset.singleThread = String(!!msg.note);
-    if (files.length) {
+    if (restarted) {
+      $('run').disabled = !files.length; // the error stays shown
+    } else if (files.length) {
       start(); // files chosen while the workers were starting
     } else {
       setState('ready', 'Ready: drop files or choose them.');
@@ -290,11 +296,26 @@ worker.onmessage = (event) => {
   } else if (msg.type === 'error') {
     setState('error', msg.message);
     running = false;
-    $('run').disabled = false;
+    $('run').disabled = !!msg.restart; // until the new worker is ready
     $('cancel').disabled = true;
+    if (msg.restart) startWorker(true);
   }
-};
-worker.onerror = (e) => setState('error', `The worker failed: ${e.message}`);
+}
+
+/**
+ * Starts the worker; `again`: in place of one that cannot go on (out of
+ * memory), whose threads are stopped with it. The files are not counted
+ * again by themselves then: the same drop would run out of memory again.
+ */
+function startWorker(again) {
+  if (worker) worker.terminate();
+  restarted = again;
+  threads = 0;
+  worker = new Worker(workerUrl, { type: 'module' });
+  worker.onmessage = onWorkerMessage;
+  worker.onerror = (e) => setState('error', `The worker failed: ${e.message}`);
+}
+startWorker(false);
 
 $('files').addEventListener('change', (e) => choose(e.target.files));
 const drop = $('drop');

@@ -8,11 +8,27 @@ const SLICE = 4 << 20; // bytes per read: memory stays bounded whatever the file
 
 let threads = 1;
 let Session = null;
+/** Whether the module ran out of memory (set by `ready`). */
+let outOfMemory = () => false;
+/** The module's memory now, in bytes. */
+let memoryBytes = () => 0;
+
+// `?memory=MB` on the page (passed on to this worker): the module's memory
+// limit, below the 4 GiB wasm32 can address (a smaller device; the tests).
+const memoryLimit = Number(new URLSearchParams(self.location.search).get('memory')) || 0;
+
+/** Binds the module's memory watch, and sets its limit. */
+function watchMemory(mod) {
+  outOfMemory = mod.outOfMemory;
+  memoryBytes = mod.memoryBytes;
+  mod.limitMemory(memoryLimit);
+}
 
 const ready = (async () => {
   if (self.crossOriginIsolated) {
     const mod = await import('./logtally-web.js');
     await mod.default();
+    watchMemory(mod);
     await mod.initThreadPool(Math.max(1, navigator.hardwareConcurrency || 1));
     threads = mod.threadCount();
     Session = mod.Session;
@@ -20,6 +36,7 @@ const ready = (async () => {
   }
   const mod = await import('./st/logtally-web.js');
   await mod.default();
+  watchMemory(mod);
   Session = mod.Session;
   threads = 1;
   return {
@@ -37,6 +54,38 @@ ready.then(
 );
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Thrown where the module ran out of memory: the thread whose allocation
+ * failed has stopped, so the work it had will never be done.
+ */
+class OutOfMemory extends Error {}
+
+/** Waits a little, unless the module ran out of memory meanwhile. */
+async function wait(ms) {
+  if (outOfMemory()) throw new OutOfMemory();
+  await pause(ms);
+}
+
+/**
+ * The message for `error`, and whether the module must be replaced: after
+ * running out of memory it cannot go on (one of its threads has stopped).
+ */
+function failure(error, files) {
+  if (!(error instanceof OutOfMemory) && !outOfMemory()) {
+    return { message: String(error && error.message || error), restart: false };
+  }
+  const names = (files || []).map((f) => f.name);
+  const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
+  const limit = memoryLimit ? `over the limit set by ?memory=${memoryLimit}` : '4096 MiB is all a WebAssembly module can address';
+  return {
+    restart: true,
+    message: `Out of memory: an allocation failed with the page's module at ${Math.round(memoryBytes() / 1048576)} MiB ` +
+      `(${limit}) while counting ${names.length} file(s)${shown ? ` (${shown})` : ''}. ` +
+      'The dashboard keeps every key and visitor in memory: count fewer files at once, or use the ' +
+      'command line (logtally --report), which has no such limit. The page has started its workers again.',
+  };
+}
 
 /** One run over a selection of files, identified by the page's `runId`. */
 class Run {
@@ -79,13 +128,13 @@ class Run {
       const id = session.startFile(file.name);
       for (let offset = 0; offset < file.size && !this.cancelled; offset += SLICE) {
         const bytes = new Uint8Array(await file.slice(offset, offset + SLICE).arrayBuffer());
-        while (!session.canFeed(id) && !this.cancelled) await pause(2);
+        while (!session.canFeed(id) && !this.cancelled) await wait(2);
         session.feed(id, bytes);
         this.fed[i] += bytes.length;
         this.post(false);
       }
       session.endFile(id);
-      while (!session.fileDone(id)) await pause(2);
+      while (!session.fileDone(id)) await wait(2);
       this.done[i] = true;
       this.post(false);
     }
@@ -93,7 +142,7 @@ class Run {
 
   async run() {
     await Promise.all(Array.from({ length: Math.max(1, threads) }, () => this.lane()));
-    while (!this.session.allDone()) await pause(2);
+    while (!this.session.allDone()) await wait(2);
     // Relative times (since 2h) count back from the newest record: now known
     // (a cancelled run's report cannot apply them: settle throws, saying so).
     this.session.settle();
@@ -163,7 +212,7 @@ async function start(msg) {
   const run = new Run(msg);
   last = run;
   run.finished = run.run().catch((e) => {
-    postMessage({ type: 'error', runId: run.runId, message: String(e && e.message || e) });
+    postMessage({ type: 'error', runId: run.runId, ...failure(e, run.files) });
   });
   await run.finished;
 }
@@ -189,6 +238,6 @@ onmessage = async (event) => {
       postMessage({ type: 'export', runId: msg.runId, format: msg.format, text });
     }
   } catch (e) {
-    postMessage({ type: 'error', runId: msg.runId, message: String(e && e.message || e) });
+    postMessage({ type: 'error', runId: msg.runId, ...failure(e, msg.files || (last && last.files)) });
   }
 };

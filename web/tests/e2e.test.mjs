@@ -263,3 +263,47 @@ test('the page takes an nginx log_format string like the CLI', async () => {
   assert.equal(Number(summary.malformed), 0);
   await page.close();
 });
+
+test('a drop that runs the module out of memory says so, naming the file, and the page counts again', async () => {
+  // Many visitors and keys: the dashboard of this file needs well over 64 MiB.
+  mkdirSync(work, { recursive: true });
+  const [many] = execFileSync(gen, [join(work, 'memory'), '1', '400000', '3', 'wild']).toString().trim().split('\n');
+  const sample = join(root, 'samples', 'apache_logs.gz');
+  const cliTotals = (files) => JSON.parse(execFileSync(bin, ['--report', '--format', 'json', '-q', ...files],
+    { stdio: ['ignore', 'pipe', 'ignore'] }).toString()).totals;
+  const finished = (page) => page.waitForFunction(
+    () => ['done', 'error'].includes(document.getElementById('status').dataset.state), null,
+    { timeout: 120_000, polling: 100 });
+  const dashboardRun = async (page, files) => {
+    await page.waitForFunction(() => !document.getElementById('run').disabled || document.getElementById('status').dataset.state === 'ready',
+      null, { timeout: 60_000, polling: 100 });
+    await page.setInputFiles('input[type=file]', files);
+    await finished(page);
+    return page.$eval('#status', (s) => [s.dataset.state, s.textContent]);
+  };
+  for (const at of [origin, plainOrigin]) {
+    // Without a limit the same file is counted, as the CLI counts it.
+    const page = await browser.newPage();
+    await page.goto(at + '/');
+    await page.check('#dashboard-mode');
+    const [state, text] = await dashboardRun(page, [many]);
+    assert.equal(state, 'done', text);
+    assert.equal(Number(await page.$eval('#summary', (s) => s.dataset.lines)), cliTotals([many]).lines);
+    await page.close();
+
+    // With the module's memory limited to 64 MiB it runs out: the page says so
+    // and names the file, rather than waiting forever for a stopped thread.
+    const limited = await browser.newPage();
+    await limited.goto(at + '/?memory=64');
+    await limited.check('#dashboard-mode');
+    const [failed, why] = await dashboardRun(limited, [many]);
+    assert.equal(failed, 'error', why);
+    assert.match(why, /Out of memory: an allocation failed with the page's module at \d+ MiB \(over the limit set by \?memory=64\) while counting 1 file\(s\) \(access-00\.log\.gz\)/);
+    // Its workers start again: the next drop is counted exactly.
+    const [again, how] = await dashboardRun(limited, [sample]);
+    assert.equal(again, 'done', how);
+    assert.equal(Number(await limited.$eval('#summary', (s) => s.dataset.lines)), cliTotals([sample]).lines);
+    assert.equal(Number(await limited.$eval('#summary', (s) => s.dataset.counted)), cliTotals([sample]).counted);
+    await limited.close();
+  }
+});

@@ -657,6 +657,7 @@ impl Analyzer {
     }
 
     /// Whether its options do not compile, so that it counts no line.
+    #[cfg(feature = "rayon")]
     pub(crate) fn counts_nothing(&self) -> bool {
         self.invalid_options.is_some()
     }

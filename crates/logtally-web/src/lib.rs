@@ -18,6 +18,9 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use logtally_core::{Analyzer, FileRecords, KeepBudget, OptionsError, Tally, UserOptions};
 
+#[cfg(target_arch = "wasm32")]
+mod memory;
+
 /// Slices a file may have queued before the host must wait.
 const QUEUE_SLICES: usize = 4;
 
@@ -589,6 +592,26 @@ pub mod browser {
             .map(|g| g.name())
             .collect();
         serde_json::json!({ "log_formats": formats, "keys": keys }).to_string()
+    }
+
+    /// Whether the module ran out of memory (an allocation failed, in any of
+    /// its threads): it cannot go on, and the page starts a new one.
+    #[wasm_bindgen(js_name = outOfMemory)]
+    pub fn out_of_memory() -> bool {
+        crate::memory::failed()
+    }
+
+    /// Fails the module's allocations once its memory has grown past
+    /// `mebibytes` (0: only wasm32's 4 GiB), as it fails at 4 GiB.
+    #[wasm_bindgen(js_name = limitMemory)]
+    pub fn limit_memory(mebibytes: u32) {
+        crate::memory::limit((mebibytes as usize).saturating_mul(1 << 20));
+    }
+
+    /// The module's memory now, in bytes.
+    #[wasm_bindgen(js_name = memoryBytes)]
+    pub fn memory_bytes() -> f64 {
+        crate::memory::size() as f64
     }
 
     /// Threads in the pool (1 in the single-threaded build).
