@@ -279,7 +279,7 @@ fn tally_files(
         .collect();
     let files = tasks.len();
     let bar = progress_bar(bytes.iter().sum(), files, quiet);
-    let jobs = cli.jobs.unwrap_or_else(procpool::available_cores).max(1);
+    let jobs = jobs(cli);
     let mut finished = 0;
     let complete = engine::run(cli.engine, jobs, tasks, |tally| {
         finished += 1;
@@ -290,6 +290,11 @@ fn tally_files(
     .context("the engine could not start")?;
     bar.finish_and_clear();
     Ok((total, complete, finished, files))
+}
+
+/// The workers asked for (`-j`), or one per core.
+fn jobs(cli: &Cli) -> usize {
+    cli.jobs.unwrap_or_else(procpool::available_cores).max(1)
 }
 
 /// Relative `--since`/`--until` (`2h`) made absolute: a first pass finds the
@@ -341,14 +346,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         eprintln!("{}", stats_line(seconds, &total));
     }
 
-    let (text, report) = output::render_tally(
-        &total,
-        &user,
-        format,
-        cli.show.color_on(),
-        seconds,
-        !complete,
-    );
+    // Ranking millions of keys (`--all`) sorts on the threads `-j` allows.
+    let jobs = match cli.engine {
+        engine::Engine::Serial => 1,
+        _ => jobs(&cli),
+    };
+    let render = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+    let (text, report) = render.install(|| {
+        output::render_tally(
+            &total,
+            &user,
+            format,
+            cli.show.color_on(),
+            seconds,
+            !complete,
+        )
+    });
     output::emit(&text, cli.show.output.as_deref())?;
     if let Some(path) = &cli.show.state {
         if complete {

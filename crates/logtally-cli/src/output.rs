@@ -1,6 +1,7 @@
 //! Rendering a report: an aligned table, JSON (the schema shared with the
 //! page), CSV or TSV; written atomically when it goes to a file.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
@@ -230,10 +231,7 @@ fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
     for (i, (key, n)) in rows.iter().enumerate() {
         // Control characters from a log never reach the terminal raw.
         let key = logtally_core::printable(key);
-        s.push_str(&format!(
-            "{:>rank_width$}  {n:>count_width$}  {key}\n",
-            i + 1
-        ));
+        let _ = writeln!(s, "{:>rank_width$}  {n:>count_width$}  {key}", i + 1);
     }
     let t = &report.totals;
     s.push_str(&format!(

@@ -20,6 +20,7 @@
 //! assert!(text.contains("/</script>"));
 //! ```
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use logtally_core::{printable, Dashboard, KeySeries, PanelReport, TimeSeries};
@@ -109,18 +110,24 @@ pub fn key_series_table(series: &KeySeries, sep: char) -> String {
     s
 }
 
-fn field(s: &str, sep: char) -> String {
+/// `s` as one CSV (`sep` `,`) or TSV field: quoted, or escaped, only where
+/// it has to be (most keys are left as they are, without a copy).
+fn field(s: &str, sep: char) -> Cow<'_, str> {
     if sep == ',' {
         if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
+            Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
         } else {
-            s.to_string()
+            Cow::Borrowed(s)
         }
+    } else if s.contains(['\\', '\t', '\n', '\r']) {
+        Cow::Owned(
+            s.replace('\\', "\\\\")
+                .replace('\t', "\\t")
+                .replace('\n', "\\n")
+                .replace('\r', "\\r"),
+        )
     } else {
-        s.replace('\\', "\\\\")
-            .replace('\t', "\\t")
-            .replace('\n', "\\n")
-            .replace('\r', "\\r")
+        Cow::Borrowed(s)
     }
 }
 
