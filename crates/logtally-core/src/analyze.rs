@@ -18,7 +18,7 @@ use crate::panels::{status_class, Hit, Panels};
 use crate::read::{Block, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
 use crate::selection::{Selection, SelectionText};
-use crate::tally::{merge_counts, merge_panels, FileSummary, Problem, Tally};
+use crate::tally::{count_key, merge_counts, merge_panels, Counts, FileSummary, Problem, Tally};
 use logtally_format::{detect, Fields, LineParser, LogFormat, Parsed, TimeText};
 
 /// What the counts are keyed by.
@@ -576,12 +576,7 @@ impl Analyzer {
         match outcome {
             Outcome::Counted { key, seconds } => {
                 partial.count_record(seconds);
-                match partial.counts.get_mut(&*key) {
-                    Some(n) => *n += 1,
-                    None => {
-                        partial.counts.insert(key.into_owned(), 1);
-                    }
-                }
+                count_key(&mut partial.counts, key, 1);
             }
             Outcome::Filtered => partial.filtered += 1,
             Outcome::Malformed(why) => self.add_malformed(partial, why, &line),
@@ -884,7 +879,7 @@ fn read_lines<R: Read>(
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partial {
     /// Count per key, as bytes (a seeded hash: keys come from untrusted logs).
-    pub counts: foldhash::HashMap<Vec<u8>, u64>,
+    pub counts: Counts,
     /// Lines seen.
     pub lines: u64,
     /// Lines counted.
@@ -961,15 +956,10 @@ impl Partial {
             failed: end.error.is_some(),
             format: end.format.clone(),
         };
-        let mut tally = Tally::default();
-        tally.counts.reserve(self.counts.len());
-        for (key, n) in self.counts {
-            // The key's own bytes become the String when they are UTF-8 (nearly
-            // always): no copy. Lossy decoding can make two keys one: add.
-            let key = String::from_utf8(key)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            *tally.counts.entry(key).or_insert(0) += n;
-        }
+        let mut tally = Tally {
+            counts: self.counts,
+            ..Tally::default()
+        };
         tally.totals = crate::tally::Totals {
             files: 1,
             lines: summary.lines,
@@ -1313,7 +1303,7 @@ pub fn failed_file(name: &str, message: &str) -> Tally {
 /// A line as it may appear in a message: lossy UTF-8, control bytes escaped, cut short.
 fn excerpt(line: &[u8]) -> String {
     const MAX: usize = 120;
-    let mut out = printable(&String::from_utf8_lossy(&line[..line.len().min(MAX)]));
+    let mut out = printable(&String::from_utf8_lossy(&line[..line.len().min(MAX)])).into_owned();
     if line.len() > MAX {
         out.push_str("...");
     }
@@ -1321,12 +1311,15 @@ fn excerpt(line: &[u8]) -> String {
 }
 
 /// Text from a log as it may reach a terminal: control characters (NUL,
-/// escape sequences) shown escaped, all else as it is.
+/// escape sequences) shown escaped, all else as it is (and not copied).
 ///
 /// ```
 /// assert_eq!(logtally_core::printable("/\x1b[31mred"), "/\\u{1b}[31mred");
 /// ```
-pub fn printable(text: &str) -> String {
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {
@@ -1335,5 +1328,5 @@ pub fn printable(text: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }

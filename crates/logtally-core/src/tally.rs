@@ -5,7 +5,8 @@
 //! `Counter.update` (associative and commutative) and round-trip through JSON,
 //! so partial results from other processes or machines can be merged later.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -116,7 +117,38 @@ impl std::fmt::Display for Problem {
 }
 
 /// Count per key.
-pub type Counts = foldhash::HashMap<String, u64>;
+pub type Counts = hashbrown::HashMap<String, u64, foldhash::fast::RandomState>;
+
+/// A key's bytes, looked up in [`Counts`] as the `String` they would make,
+/// without checking they are UTF-8 (a key seen before is known to be).
+/// Hashed as `str` hashes (its bytes, then `0xff`: tested).
+pub(crate) struct KeyBytes<'a>(pub &'a [u8]);
+
+impl Hash for KeyBytes<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.0);
+        state.write_u8(0xff);
+    }
+}
+
+impl hashbrown::Equivalent<String> for KeyBytes<'_> {
+    fn equivalent(&self, key: &String) -> bool {
+        self.0 == key.as_bytes()
+    }
+}
+
+/// Adds `n` to the count of `key`: found by its bytes; a new key becomes
+/// its text (lossy where it is not UTF-8, which can make it one with a key
+/// counted before: then they add up).
+pub(crate) fn count_key(counts: &mut Counts, key: Cow<'_, [u8]>, n: u64) {
+    if let Some(count) = counts.get_mut(&KeyBytes(&key)) {
+        *count += n;
+        return;
+    }
+    let text = String::from_utf8(key.into_owned())
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    *counts.entry(text).or_insert(0) += n;
+}
 
 /// Counts by key, with the accounting and problems of the files behind them.
 ///
@@ -214,7 +246,7 @@ impl Tally {
 /// comparing the keys: a crawler's URLs share a long prefix
 /// (`/catalog/item-000...`), and comparing strings from their start was most
 /// of the time of `--all` on two million of them.
-pub(crate) fn ranked_rows<'a, T>(
+pub(crate) fn ranked_rows<'a, T: Send>(
     rows: impl Iterator<Item = (&'a str, T)>,
     count: impl Fn(&T) -> u64,
     limit: Limit,
@@ -239,8 +271,20 @@ pub(crate) fn ranked_rows<'a, T>(
             rows.truncate(top);
         }
     }
-    rows.sort_unstable_by(order);
+    sort_rows(&mut rows, order);
     rows.into_iter().map(|(_, _, key, t)| (key, t)).collect()
+}
+
+/// Sorts `rows` by `order`: on every thread where there are many (a
+/// crawler's millions of distinct paths shown with `--all`).
+fn sort_rows<R: Send>(rows: &mut [R], order: impl Fn(&R, &R) -> std::cmp::Ordering + Sync) {
+    #[cfg(feature = "rayon")]
+    if rows.len() >= 1 << 16 {
+        use rayon::slice::ParallelSliceMut;
+        rows.par_sort_unstable_by(order);
+        return;
+    }
+    rows.sort_unstable_by(order);
 }
 
 /// The length of the prefix all `keys` share.
@@ -337,8 +381,10 @@ pub(crate) fn merge_panels(panels: &mut Option<Box<Panels>>, other: Option<Box<P
 
 /// Adds the counts of `other` to `counts`, folding the smaller map into the
 /// larger one.
-pub(crate) fn merge_counts<K, S>(counts: &mut HashMap<K, u64, S>, other: HashMap<K, u64, S>)
-where
+pub(crate) fn merge_counts<K, S>(
+    counts: &mut hashbrown::HashMap<K, u64, S>,
+    other: hashbrown::HashMap<K, u64, S>,
+) where
     K: std::hash::Hash + Eq,
     S: std::hash::BuildHasher,
 {
@@ -595,5 +641,40 @@ impl Serialize for PanelsJson {
             map.serialize_entry(&panel.name, &Panel(panel))?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn key_bytes_hash_as_their_text_and_find_it() {
+        let hasher = foldhash::fast::RandomState::default();
+        for text in [
+            "",
+            "/",
+            "/a",
+            "/catalog/item-00000001/page?ref=7919",
+            "/ü/€/😀",
+        ] {
+            assert_eq!(
+                hasher.hash_one(text),
+                hasher.hash_one(KeyBytes(text.as_bytes())),
+                "{text:?}"
+            );
+            assert_eq!(
+                hasher.hash_one(text.to_string()),
+                hasher.hash_one(KeyBytes(text.as_bytes()))
+            );
+        }
+        let mut counts = Counts::default();
+        for key in [&b"/a"[..], b"/b", b"/a", b"/\xff", b"/\xfe", b"/a"] {
+            count_key(&mut counts, Cow::Borrowed(key), 1);
+        }
+        count_key(&mut counts, Cow::Owned(b"/b".to_vec()), 5);
+        assert_eq!(counts.len(), 3);
+        assert_eq!((counts["/a"], counts["/b"], counts["/\u{fffd}"]), (3, 6, 2));
     }
 }
