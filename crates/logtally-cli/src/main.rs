@@ -376,6 +376,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
+    } else {
+        // The exit frees the total's keys at once, faster than one by one
+        // (`free` was 5% of a serial run over 2 M distinct paths).
+        std::mem::forget(total);
     }
 
     let mut failed = false;

@@ -18,7 +18,7 @@ use crate::panels::{status_class, Hit, Panels};
 use crate::read::{Block, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
 use crate::selection::{Selection, SelectionText};
-use crate::tally::{count_key, merge_counts, merge_panels, Counts, FileSummary, Problem, Tally};
+use crate::tally::{merge_panels, Counts, FileSummary, Problem, Tally};
 use logtally_format::{detect, Fields, LineParser, LogFormat, Parsed, TimeText};
 
 /// What the counts are keyed by.
@@ -576,7 +576,7 @@ impl Analyzer {
         match outcome {
             Outcome::Counted { key, seconds } => {
                 partial.count_record(seconds);
-                count_key(&mut partial.counts, key, 1);
+                partial.counts.add_bytes(&key, 1);
             }
             Outcome::Filtered => partial.filtered += 1,
             Outcome::Malformed(why) => self.add_malformed(partial, why, &line),
@@ -908,7 +908,7 @@ impl Partial {
     /// Adds `other`, keeping the `max_samples` malformed lines that come first
     /// in the stream, so the result does not depend on how it was cut.
     pub fn merge(&mut self, other: Partial, max_samples: usize) {
-        merge_counts(&mut self.counts, other.counts);
+        self.counts.merge(other.counts);
         self.lines += other.lines;
         self.counted += other.counted;
         self.filtered += other.filtered;

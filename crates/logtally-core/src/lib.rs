@@ -17,6 +17,7 @@
 //! ```
 
 pub mod analyze;
+mod counts;
 pub mod details;
 pub mod filter;
 mod index;
@@ -48,6 +49,6 @@ pub use read::{Block, LineReader, ReadError};
 pub use selection::{parse_local_time, Condition, Selection, SelectionError, SelectionText};
 pub use state::{merge_states, RunState, StateError, STATE_MAGIC};
 pub use tally::{
-    Counts, Dashboard, DashboardTotals, FileSummary, Limit, PanelsJson, Problem, Report,
-    ReportJsonError, ShippedTally, Tally, Totals,
+    Counts, CountsIntoIter, Dashboard, DashboardTotals, FileSummary, Limit, PanelsJson, Problem,
+    Report, ReportJsonError, ShippedTally, Tally, Totals,
 };

@@ -5,9 +5,6 @@
 //! `Counter.update` (associative and commutative) and round-trip through JSON,
 //! so partial results from other processes or machines can be merged later.
 
-use std::borrow::Cow;
-use std::hash::{Hash, Hasher};
-
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -116,39 +113,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Count per key.
-pub type Counts = hashbrown::HashMap<String, u64, foldhash::fast::RandomState>;
-
-/// A key's bytes, looked up in [`Counts`] as the `String` they would make,
-/// without checking they are UTF-8 (a key seen before is known to be).
-/// Hashed as `str` hashes (its bytes, then `0xff`: tested).
-pub(crate) struct KeyBytes<'a>(pub &'a [u8]);
-
-impl Hash for KeyBytes<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(self.0);
-        state.write_u8(0xff);
-    }
-}
-
-impl hashbrown::Equivalent<String> for KeyBytes<'_> {
-    fn equivalent(&self, key: &String) -> bool {
-        self.0 == key.as_bytes()
-    }
-}
-
-/// Adds `n` to the count of `key`: found by its bytes; a new key becomes
-/// its text (lossy where it is not UTF-8, which can make it one with a key
-/// counted before: then they add up).
-pub(crate) fn count_key(counts: &mut Counts, key: Cow<'_, [u8]>, n: u64) {
-    if let Some(count) = counts.get_mut(&KeyBytes(&key)) {
-        *count += n;
-        return;
-    }
-    let text = String::from_utf8(key.into_owned())
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    *counts.entry(text).or_insert(0) += n;
-}
+pub use crate::counts::{Counts, CountsIntoIter};
 
 /// Counts by key, with the accounting and problems of the files behind them.
 ///
@@ -182,17 +147,12 @@ pub struct Tally {
 impl Tally {
     /// Adds `n` to the count of `key`.
     pub fn add_count(&mut self, key: &str, n: u64) {
-        match self.counts.get_mut(key) {
-            Some(c) => *c += n,
-            None => {
-                self.counts.insert(key.to_string(), n);
-            }
-        }
+        self.counts.add(key, n);
     }
 
     /// Merges `other` into `self` (the seed's `Counter.update`, plus accounting).
     pub fn merge(&mut self, other: Tally) {
-        merge_counts(&mut self.counts, other.counts);
+        self.counts.merge(other.counts);
         self.totals.add(&other.totals);
         self.files.extend(other.files);
         self.errors.extend(other.errors);
@@ -209,7 +169,7 @@ impl Tally {
     /// assert_eq!(top, vec![("/b".to_string(), 3), ("/c".to_string(), 3)]);
     /// ```
     pub fn ranked(&self, limit: Limit) -> Vec<(String, u64)> {
-        let rows = self.counts.iter().map(|(k, &n)| (k.as_str(), n));
+        let rows = self.counts.iter();
         ranked_rows(rows, |&n| n, limit)
             .into_iter()
             .map(|(k, n)| (k.to_string(), n))
@@ -365,7 +325,7 @@ impl Tally {
     pub fn merge_shipped(&mut self, shipped: ShippedTally) {
         self.merge(shipped.rest);
         for (key, n) in shipped.counts {
-            *self.counts.entry(key).or_insert(0) += n;
+            self.counts.add_owned(key, n);
         }
     }
 }
@@ -376,24 +336,6 @@ pub(crate) fn merge_panels(panels: &mut Option<Box<Panels>>, other: Option<Box<P
         (Some(mine), Some(theirs)) => mine.merge(*theirs),
         (None, theirs) => *panels = theirs,
         (Some(_), None) => {}
-    }
-}
-
-/// Adds the counts of `other` to `counts`, folding the smaller map into the
-/// larger one.
-pub(crate) fn merge_counts<K, S>(
-    counts: &mut hashbrown::HashMap<K, u64, S>,
-    other: hashbrown::HashMap<K, u64, S>,
-) where
-    K: std::hash::Hash + Eq,
-    S: std::hash::BuildHasher,
-{
-    let mut smaller = other;
-    if counts.len() < smaller.len() {
-        std::mem::swap(counts, &mut smaller);
-    }
-    for (k, n) in smaller {
-        *counts.entry(k).or_insert(0) += n;
     }
 }
 
@@ -641,40 +583,5 @@ impl Serialize for PanelsJson {
             map.serialize_entry(&panel.name, &Panel(panel))?;
         }
         map.end()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::hash::BuildHasher;
-
-    #[test]
-    fn key_bytes_hash_as_their_text_and_find_it() {
-        let hasher = foldhash::fast::RandomState::default();
-        for text in [
-            "",
-            "/",
-            "/a",
-            "/catalog/item-00000001/page?ref=7919",
-            "/ü/€/😀",
-        ] {
-            assert_eq!(
-                hasher.hash_one(text),
-                hasher.hash_one(KeyBytes(text.as_bytes())),
-                "{text:?}"
-            );
-            assert_eq!(
-                hasher.hash_one(text.to_string()),
-                hasher.hash_one(KeyBytes(text.as_bytes()))
-            );
-        }
-        let mut counts = Counts::default();
-        for key in [&b"/a"[..], b"/b", b"/a", b"/\xff", b"/\xfe", b"/a"] {
-            count_key(&mut counts, Cow::Borrowed(key), 1);
-        }
-        count_key(&mut counts, Cow::Owned(b"/b".to_vec()), 5);
-        assert_eq!(counts.len(), 3);
-        assert_eq!((counts["/a"], counts["/b"], counts["/\u{fffd}"]), (3, 6, 2));
     }
 }

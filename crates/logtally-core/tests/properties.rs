@@ -165,8 +165,8 @@ proptest! {
         let mut expected: Vec<(String, u64)> = tally
             .counts
             .iter()
-            .filter(|(_, &n)| n >= min_count)
-            .map(|(k, &n)| (k.clone(), n))
+            .filter(|&(_, n)| n >= min_count)
+            .map(|(k, n)| (k.to_string(), n))
             .collect();
         expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         if let Some(top) = top {

@@ -1,0 +1,324 @@
+//! Count per key: a hash table whose entries keep their key's hash, so that
+//! growing it and merging two of them read no key's text again.
+//!
+//! A crawler's logs bring a new key on nearly every line: with the hash kept,
+//! a key is hashed once where it is first counted in a process; growing the
+//! table and folding one file's counts into another's (the seed's
+//! `Counter.update`) move hashes, and compare texts only where the whole
+//! 64-bit hashes agree.
+
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+use foldhash::fast::SeedableRandomState;
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Count per key.
+///
+/// The hash is seeded at random once per process (keys come from untrusted
+/// logs), and the same in every table of a process, so tables merge without
+/// hashing. Serialized as a map from key to count; read back (or collected
+/// from pairs), a key that comes twice adds up.
+///
+/// ```
+/// use logtally_core::Counts;
+/// let mut counts = Counts::default();
+/// counts.add("/a", 2);
+/// counts.add("/a", 1);
+/// assert_eq!((counts["/a"], counts.get("/b"), counts.len()), (3, None, 1));
+/// ```
+#[derive(Clone, Default)]
+pub struct Counts {
+    table: HashTable<Counted>,
+}
+
+/// One key, its count and its hash.
+#[derive(Clone)]
+struct Counted {
+    key: String,
+    count: u64,
+    hash: u64,
+}
+
+/// The hasher of every [`Counts`] of this process.
+fn hasher() -> &'static SeedableRandomState {
+    static HASHER: OnceLock<SeedableRandomState> = OnceLock::new();
+    HASHER.get_or_init(SeedableRandomState::random)
+}
+
+fn hash_of(key: &[u8]) -> u64 {
+    hasher().hash_one(key)
+}
+
+impl Counts {
+    /// How many keys.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether no key was counted.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// The count of `key`, if it was counted.
+    pub fn get(&self, key: &str) -> Option<u64> {
+        let hash = hash_of(key.as_bytes());
+        self.table
+            .find(hash, |c| c.hash == hash && c.key == key)
+            .map(|c| c.count)
+    }
+
+    /// The keys and their counts, in no order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        self.table.iter().map(|c| (c.key.as_str(), c.count))
+    }
+
+    /// Adds `n` to the count of `key`.
+    pub fn add(&mut self, key: &str, n: u64) {
+        self.add_bytes(key.as_bytes(), n);
+    }
+
+    /// Adds `n` to the count of the key whose text is `key` (lossy where it
+    /// is not UTF-8, which can make it one with a key counted before: then
+    /// they add up). Found by its bytes, with no UTF-8 check unless it is new.
+    pub(crate) fn add_bytes(&mut self, key: &[u8], n: u64) {
+        let hash = hash_of(key);
+        match self.table.entry(
+            hash,
+            |c| c.hash == hash && c.key.as_bytes() == key,
+            |c| c.hash,
+        ) {
+            Entry::Occupied(mut place) => place.get_mut().count += n,
+            Entry::Vacant(place) => match std::str::from_utf8(key) {
+                Ok(text) => {
+                    place.insert(Counted {
+                        key: text.to_owned(),
+                        count: n,
+                        hash,
+                    });
+                }
+                Err(_) => self.add_owned(String::from_utf8_lossy(key).into_owned(), n),
+            },
+        }
+    }
+
+    /// Adds `n` to the count of `key`, which is moved in when it is new.
+    pub(crate) fn add_owned(&mut self, key: String, n: u64) {
+        let hash = hash_of(key.as_bytes());
+        self.add_hashed(Counted {
+            key,
+            count: n,
+            hash,
+        });
+    }
+
+    /// Adds `counted` (hashed by this process's hasher).
+    fn add_hashed(&mut self, counted: Counted) {
+        match self.table.entry(
+            counted.hash,
+            |c| c.hash == counted.hash && c.key == counted.key,
+            |c| c.hash,
+        ) {
+            Entry::Occupied(mut place) => place.get_mut().count += counted.count,
+            Entry::Vacant(place) => {
+                place.insert(counted);
+            }
+        }
+    }
+
+    /// Adds the counts of `other`, folding the smaller table into the larger
+    /// one; no key is hashed.
+    ///
+    /// ```
+    /// use logtally_core::Counts;
+    /// let mut a: Counts = [("/a".to_string(), 2)].into_iter().collect();
+    /// let b: Counts = [("/a".to_string(), 1), ("/b".to_string(), 5)].into_iter().collect();
+    /// a.merge(b);
+    /// assert_eq!((a["/a"], a["/b"]), (3, 5));
+    /// ```
+    pub fn merge(&mut self, other: Counts) {
+        let mut smaller = other;
+        if self.len() < smaller.len() {
+            std::mem::swap(self, &mut smaller);
+        }
+        self.table.reserve(smaller.len(), |c| c.hash);
+        for counted in smaller.table {
+            self.add_hashed(counted);
+        }
+    }
+}
+
+/// The count of a key that was counted.
+///
+/// # Panics
+///
+/// Where `key` was not counted (as a map's index does); [`Counts::get`] asks.
+impl std::ops::Index<&str> for Counts {
+    type Output = u64;
+
+    fn index(&self, key: &str) -> &u64 {
+        let hash = hash_of(key.as_bytes());
+        match self.table.find(hash, |c| c.hash == hash && c.key == key) {
+            Some(c) => &c.count,
+            None => panic!("no count for {key:?}"),
+        }
+    }
+}
+
+impl IntoIterator for Counts {
+    type Item = (String, u64);
+    type IntoIter = CountsIntoIter;
+
+    /// The keys and their counts, in no order.
+    fn into_iter(self) -> CountsIntoIter {
+        CountsIntoIter(self.table.into_iter())
+    }
+}
+
+/// The keys of [`Counts`] and their counts, moved out, in no order.
+pub struct CountsIntoIter(hashbrown::hash_table::IntoIter<Counted>);
+
+impl Iterator for CountsIntoIter {
+    type Item = (String, u64);
+
+    fn next(&mut self) -> Option<(String, u64)> {
+        self.0.next().map(|c| (c.key, c.count))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl FromIterator<(String, u64)> for Counts {
+    /// Counts from keys and counts (a key that comes twice adds up).
+    fn from_iter<I: IntoIterator<Item = (String, u64)>>(items: I) -> Self {
+        let mut counts = Counts::default();
+        let items = items.into_iter();
+        counts.table.reserve(items.size_hint().0, |c| c.hash);
+        for (key, n) in items {
+            counts.add_owned(key, n);
+        }
+        counts
+    }
+}
+
+impl PartialEq for Counts {
+    fn eq(&self, other: &Counts) -> bool {
+        self.len() == other.len() && self.iter().all(|(key, n)| other.get(key) == Some(n))
+    }
+}
+
+impl Eq for Counts {}
+
+impl fmt::Debug for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (key, n) in self.iter() {
+            map.serialize_entry(key, &n)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Counts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CountsVisitor;
+        impl<'de> Visitor<'de> for CountsVisitor {
+            type Value = Counts;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of keys to counts")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Counts, A::Error> {
+                let mut counts = Counts::default();
+                // A bounded hint: the size comes from the input.
+                let hint = map.size_hint().unwrap_or(0).min(1 << 16);
+                counts.table.reserve(hint, |c| c.hash);
+                while let Some((key, n)) = map.next_entry::<String, u64>()? {
+                    counts.add_owned(key, n);
+                }
+                Ok(counts)
+            }
+        }
+        deserializer.deserialize_map(CountsVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts as a plain map, to check against.
+    fn plain(counts: &Counts) -> std::collections::BTreeMap<String, u64> {
+        counts.iter().map(|(k, n)| (k.to_string(), n)).collect()
+    }
+
+    #[test]
+    fn keys_are_found_by_bytes_and_text_alike_and_lossy_ones_add_up() {
+        let mut counts = Counts::default();
+        for key in [&b"/a"[..], b"/b", b"/a", b"/\xff", b"/\xfe", b"/a"] {
+            counts.add_bytes(key, 1);
+        }
+        counts.add("/b", 5);
+        counts.add_owned("/\u{fffd}".to_string(), 1);
+        assert_eq!(counts.len(), 3);
+        assert_eq!((counts["/a"], counts["/b"], counts["/\u{fffd}"]), (3, 6, 3));
+        assert_eq!(counts.get("/c"), None);
+    }
+
+    #[test]
+    fn merging_grown_tables_equals_counting_in_one() {
+        // Enough keys that both tables grow several times, half shared.
+        let mut one = Counts::default();
+        let mut a = Counts::default();
+        let mut b = Counts::default();
+        let mut expected = std::collections::BTreeMap::new();
+        for i in 0..20_000u64 {
+            let key = format!("/catalog/item-{:08}", i % 15_000);
+            let part = if i % 3 == 0 { &mut a } else { &mut b };
+            part.add(&key, i % 7 + 1);
+            one.add_bytes(key.as_bytes(), i % 7 + 1);
+            *expected.entry(key).or_insert(0) += i % 7 + 1;
+        }
+        assert_eq!(plain(&one), expected);
+        let mut merged = a.clone();
+        merged.merge(b.clone());
+        assert_eq!(plain(&merged), expected);
+        // The smaller folded into the larger, whichever side it is on.
+        b.merge(a);
+        assert_eq!(b, merged);
+        assert_eq!(merged, one);
+        for (key, n) in &expected {
+            assert_eq!(merged.get(key), Some(*n), "{key}");
+        }
+    }
+
+    #[test]
+    fn counts_round_trip_as_a_map() {
+        let counts: Counts = [
+            ("/a".to_string(), 2),
+            ("/b".to_string(), 1),
+            ("/a".to_string(), 1),
+        ]
+        .into_iter()
+        .collect();
+        let json = serde_json::to_string(&counts).expect("serializes");
+        let back: Counts = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, counts);
+        assert_eq!(plain(&back), [("/a".into(), 3), ("/b".into(), 1)].into());
+        let text: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(text, serde_json::json!({"/a": 3, "/b": 1}));
+    }
+}
