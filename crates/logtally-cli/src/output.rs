@@ -271,12 +271,22 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// Writes a file with `fill` to a temporary name beside `path`, then renames
-/// it: `path` is never left half written.
+/// it: `path` is never left half written. A path that is there and is not a
+/// regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written into instead:
+/// a rename would put a regular file in its place.
 fn write_atomically_with(
     path: &Path,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if special {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| fill(&mut f))
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -477,6 +477,48 @@ fn output_file_is_written_whole_or_not_at_all() {
     );
 }
 
+#[test]
+fn output_into_a_fifo_or_device_leaves_it_in_place() {
+    // A rename onto /dev/null once left a regular file there, on the machine
+    // the tests run on; a FIFO checks the same without touching /dev.
+    use std::os::unix::fs::FileTypeExt;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("output-fifo");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("out.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo))
+    };
+    let out = run(logtally()
+        .args(["--engine", "serial", "--format", "json", "-q", "-o"])
+        .arg(&fifo)
+        .arg(sample()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    // Checked before joining: had the FIFO been replaced, its reader would wait forever.
+    assert!(
+        kind.is_fifo(),
+        "the output path is no longer a FIFO: {kind:?}"
+    );
+    let v: Value = serde_json::from_str(&reader.join().unwrap().unwrap()).unwrap();
+    assert_eq!(v["totals"]["lines"], 10_000);
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temporary file"
+    );
+}
+
 fn children_of(pid: u32) -> Vec<u32> {
     let mut kids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
