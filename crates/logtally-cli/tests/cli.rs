@@ -482,27 +482,18 @@ fn output_into_a_fifo_or_device_leaves_it_in_place() {
     // A rename onto /dev/null once left a regular file there, on the machine
     // the tests run on; a FIFO checks the same without touching /dev.
     use std::os::unix::fs::FileTypeExt;
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("output-fifo");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::fresh_dir("cli", "output-fifo");
     let fifo = dir.join("out.fifo");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    common::succeeded(Command::new("mkfifo").arg(&fifo));
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read_to_string(fifo))
     };
-    let out = run(logtally()
-        .args(["--engine", "serial", "--format", "json", "-q", "-o"])
-        .arg(&fifo)
-        .arg(sample()));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::succeeded(
+        logtally()
+            .args(["--engine", "serial", "--format", "json", "-q", "-o"])
+            .arg(&fifo)
+            .arg(sample()),
     );
     let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
     // Checked before joining: had the FIFO been replaced, its reader would wait forever.
