@@ -878,7 +878,7 @@ fn read_lines<R: Read>(
 /// a worker process to its parent (the kept records stay behind).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partial {
-    /// Count per key, as bytes (a seeded hash: keys come from untrusted logs).
+    /// Count per key (found by the line's bytes; see [`Counts`] for its seeded hash).
     pub counts: Counts,
     /// Lines seen.
     pub lines: u64,

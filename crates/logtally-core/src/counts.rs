@@ -68,10 +68,13 @@ impl Counts {
 
     /// The count of `key`, if it was counted.
     pub fn get(&self, key: &str) -> Option<u64> {
+        self.find(key).map(|c| c.count)
+    }
+
+    /// The entry of `key`, if it was counted.
+    fn find(&self, key: &str) -> Option<&Counted> {
         let hash = hash_of(key.as_bytes());
-        self.table
-            .find(hash, |c| c.hash == hash && c.key == key)
-            .map(|c| c.count)
+        self.table.find(hash, |c| c.hash == hash && c.key == key)
     }
 
     /// The keys and their counts, in no order.
@@ -163,8 +166,7 @@ impl std::ops::Index<&str> for Counts {
     type Output = u64;
 
     fn index(&self, key: &str) -> &u64 {
-        let hash = hash_of(key.as_bytes());
-        match self.table.find(hash, |c| c.hash == hash && c.key == key) {
+        match self.find(key) {
             Some(c) => &c.count,
             None => panic!("no count for {key:?}"),
         }
