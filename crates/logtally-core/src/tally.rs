@@ -380,7 +380,8 @@ impl<'de> Deserialize<'de> for RankedCounts {
                 f.write_str("an object of counts")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RankedCounts, A::Error> {
-                let mut rows = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                // A bounded hint, as for Counts: the size comes from the input.
+                let mut rows = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 16));
                 while let Some(row) = map.next_entry::<String, u64>()? {
                     rows.push(row);
                 }
