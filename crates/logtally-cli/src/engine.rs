@@ -10,8 +10,12 @@ use std::time::Duration;
 
 use logtally_core::analyze::{tally_lines, Partial, StreamEnd};
 use logtally_core::parallel::{analyze_parallel, BLOCK_SIZE};
-use logtally_core::{failed_file, Analyzer, Block, LineReader, Options, ShippedTally, Tally};
+use logtally_core::read::Cut;
+use logtally_core::{
+    failed_file, Analyzer, Block, BlockRef, LineReader, Options, ShippedTally, Tally,
+};
 use logtally_files::open;
+use procpool::shared_memory::{SharedMemory, SharedName, SharedView};
 use serde::{Deserialize, Serialize};
 
 /// One unit of work: a file and what to count in it. It crosses to worker
@@ -33,7 +37,7 @@ thread_local! {
 /// which only the test script turns on): `LOGTALLY_FAULT_ABORT_ON=NAME` aborts
 /// the worker given a file whose path contains NAME, and `NAME:LINE` the one
 /// given the block of that file that holds line LINE.
-fn inject_fault(_path: &str, _block: Option<&Block>) {
+fn inject_fault(_path: &str, _block: Option<BlockRef<'_>>) {
     #[cfg(feature = "fault-injection")]
     if let Some(needle) = std::env::var_os("LOGTALLY_FAULT_ABORT_ON") {
         let needle = needle.to_string_lossy();
@@ -86,36 +90,210 @@ pub fn analyze_file_shipped(task: FileTask) -> ShippedTally {
 pub struct BlockTask {
     pub path: String,
     pub options: Options,
+    /// The memory the parent shares with the workers, where `sample` and
+    /// `block` lie when they are [`Shipped::Shared`].
+    pub memory: Option<SharedName>,
     /// The file's first lines, that its format is detected from.
-    pub sample: Block,
-    pub block: Block,
+    pub sample: Shipped,
+    pub block: Shipped,
+}
+
+/// How a block's bytes reach a worker: in memory shared with the workers
+/// (not copied on the way), or encoded with the task where there is none or
+/// the block does not fit its slot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Shipped {
+    Inline(Block),
+    Shared {
+        first_line: u64,
+        cuts: Vec<(u64, Cut)>,
+        /// Where its bytes lie in the shared memory.
+        offset: usize,
+        len: usize,
+    },
 }
 
 thread_local! {
     /// The analyzer of the file whose blocks this worker is reading, prepared
     /// for that file's format (the options and sample it was made for).
-    static BLOCK_ANALYZER: RefCell<Option<(Options, Block, Analyzer)>> = const { RefCell::new(None) };
+    static BLOCK_ANALYZER: RefCell<Option<(Options, Vec<u8>, Analyzer)>> = const { RefCell::new(None) };
+    /// This worker's mapping of the parent's shared memory.
+    static SHARED_VIEW: RefCell<Option<(SharedName, SharedView)>> = const { RefCell::new(None) };
 }
 
 /// Tallies one block of a file (in a worker): the lines' counts, to merge in
 /// the parent with the file's other blocks.
 pub fn analyze_block(task: BlockTask) -> Partial {
-    inject_fault(&task.path, Some(&task.block));
-    BLOCK_ANALYZER.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        let prepared = cell
-            .as_ref()
-            .is_some_and(|(options, sample, _)| *options == task.options && *sample == task.sample);
-        if !prepared {
-            let mut analyzer = Analyzer::new(task.options.clone());
-            analyzer.prepare_for(&task.sample);
-            *cell = Some((task.options, task.sample, analyzer));
+    SHARED_VIEW.with(|view| {
+        let mut view = view.borrow_mut();
+        if let Some(name) = task.memory {
+            if view.as_ref().is_none_or(|(mapped, _)| *mapped != name) {
+                let mapped = SharedView::attach(name)
+                    .unwrap_or_else(|e| panic!("{}: shared memory: {e}", task.path));
+                *view = Some((name, mapped));
+            }
         }
-        let (_, _, analyzer) = cell.as_mut().expect("set above");
-        let mut partial = Partial::default();
-        analyzer.analyze_block_into(&mut partial, &task.block);
-        partial
+        let view = view.as_ref().map(|(_, view)| view);
+        let sample = borrowed(&task.sample, view, &task.path);
+        let block = borrowed(&task.block, view, &task.path);
+        inject_fault(&task.path, Some(block));
+        BLOCK_ANALYZER.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            let prepared = cell.as_ref().is_some_and(|(options, prepared_for, _)| {
+                *options == task.options && prepared_for == sample.data
+            });
+            if !prepared {
+                let mut analyzer = Analyzer::new(task.options.clone());
+                analyzer.prepare_for(sample);
+                *cell = Some((task.options.clone(), sample.data.to_vec(), analyzer));
+            }
+            let (_, _, analyzer) = cell.as_mut().expect("set above");
+            let mut partial = Partial::default();
+            analyzer.analyze_block_into(&mut partial, block);
+            partial
+        })
     })
+}
+
+/// A shipped block's lines, where they lie: in the task, or in the memory
+/// the parent shares (`view`).
+fn borrowed<'a>(shipped: &'a Shipped, view: Option<&'a SharedView>, path: &str) -> BlockRef<'a> {
+    match shipped {
+        Shipped::Inline(block) => block.borrowed(),
+        Shipped::Shared {
+            first_line,
+            cuts,
+            offset,
+            len,
+        } => {
+            let view =
+                view.unwrap_or_else(|| panic!("{path}: a shared block without shared memory"));
+            // SAFETY: the parent writes a block's slot (and the sample) before
+            // it sends the task, and again only once the task's result is back
+            // or its worker is dead: `analyze_file_split` receives a wave before
+            // it writes the slots of the one after next.
+            let data =
+                unsafe { view.bytes(*offset, *len) }.unwrap_or_else(|e| panic!("{path}: {e}"));
+            BlockRef {
+                first_line: *first_line,
+                data,
+                cuts,
+            }
+        }
+    }
+}
+
+/// The process engine's memory shared with its workers, in which the blocks
+/// of a file spread over them travel: a place for the file's sample, then
+/// slots for two waves of blocks (the one the workers tally and the one read
+/// meanwhile).
+pub struct BlockSlots {
+    memory: SharedMemory,
+    slot: usize,
+    slots: usize,
+}
+
+/// Room for a file's sample: its lines that start in the first 64 KiB.
+const SAMPLE_ROOM: usize = 2 * logtally_core::analyze::DETECTION_BYTES;
+
+impl BlockSlots {
+    /// Slots for waves of `wave` blocks of a stream read with `max_line`;
+    /// `None` where memory cannot be shared (the blocks then go with their
+    /// tasks). Its pages are taken only as they are written.
+    pub fn new(wave: usize, max_line: usize) -> Option<BlockSlots> {
+        // A block is at least BLOCK_SIZE bytes of whole lines and at most one
+        // line more; a larger one (a --max-line above a block) goes inline.
+        let slot = BLOCK_SIZE + max_line.min(BLOCK_SIZE) + 1;
+        let slots = 2 * wave.max(1);
+        let memory = SharedMemory::new(SAMPLE_ROOM + slots * slot).ok()?;
+        Some(BlockSlots {
+            memory,
+            slot,
+            slots,
+        })
+    }
+
+    /// The memory, to share with the pool before it starts.
+    pub fn memory(&self) -> &SharedMemory {
+        &self.memory
+    }
+
+    /// `block` written into slot `index` (or, with `None`, the sample's
+    /// place), or sent inline where it does not fit.
+    fn ship(&mut self, index: Option<usize>, block: Block) -> Shipped {
+        let (offset, room) = match index {
+            None => (0, SAMPLE_ROOM),
+            Some(i) if i < self.slots => (SAMPLE_ROOM + i * self.slot, self.slot),
+            Some(_) => return Shipped::Inline(block),
+        };
+        if block.data.len() > room || self.memory.write(offset, &block.data).is_err() {
+            return Shipped::Inline(block);
+        }
+        Shipped::Shared {
+            first_line: block.first_line,
+            cuts: block.cuts,
+            offset,
+            len: block.data.len(),
+        }
+    }
+}
+
+/// Where a queued block's lines are, to say which were lost with it.
+enum Span {
+    Counted {
+        first_line: u64,
+        lines: u64,
+    },
+    /// In a slot of the shared memory, counted only if the block is lost.
+    InSlot {
+        first_line: u64,
+        offset: usize,
+        len: usize,
+    },
+}
+
+impl Span {
+    fn of(shipped: &Shipped) -> Span {
+        match shipped {
+            Shipped::Inline(block) => Span::Counted {
+                first_line: block.first_line,
+                lines: block.line_count(),
+            },
+            Shipped::Shared {
+                first_line,
+                offset,
+                len,
+                ..
+            } => Span::InSlot {
+                first_line: *first_line,
+                offset: *offset,
+                len: *len,
+            },
+        }
+    }
+
+    /// (first line, how many lines).
+    fn lines(&self, slots: Option<&BlockSlots>) -> (u64, u64) {
+        match *self {
+            Span::Counted { first_line, lines } => (first_line, lines),
+            Span::InSlot {
+                first_line,
+                offset,
+                len,
+            } => {
+                let data = slots.and_then(|s| s.memory.bytes(offset, len).ok());
+                let lines = data.map_or(0, |d| {
+                    BlockRef {
+                        first_line,
+                        data: d,
+                        cuts: &[],
+                    }
+                    .line_count()
+                });
+                (first_line, lines)
+            }
+        }
+    }
 }
 
 /// Tallies one file on every worker of `pool`: this process inflates it and
@@ -123,7 +301,12 @@ pub fn analyze_block(task: BlockTask) -> Partial {
 /// one before, so at most two waves wait in memory. The result is
 /// [`analyze_file`]'s. A file whose format reads lines in order (W3C) is
 /// read here, in order. `None`: interrupted.
-fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Option<Tally> {
+fn analyze_file_split(
+    pool: &procpool::Pool,
+    task: FileTask,
+    wave: usize,
+    mut slots: Option<&mut BlockSlots>,
+) -> Option<Tally> {
     let file = match open(&task.path) {
         Ok(f) => f,
         Err(reason) => return Some(failed_file(&task.path, &reason)),
@@ -160,19 +343,29 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
         );
         return read.then(|| analyzer.finish(total, StreamEnd::of(&task.path, &lines, error)));
     }
+    let memory = slots.as_ref().map(|s| s.memory.name());
+    let sample = match slots.as_deref_mut() {
+        // No block of the file before is out (they were all received).
+        Some(slots) => slots.ship(None, sample),
+        None => Shipped::Inline(sample),
+    };
     // Lines not counted: (first line, how many), and why.
     let mut lost: Vec<(u64, u64, String)> = Vec::new();
-    // The waves queued, each with its blocks' (first line, lines).
-    type Queued = (procpool::IMapUnordered<Partial>, Vec<(u64, u64)>);
+    // The waves queued, each with its blocks' first lines and where their
+    // lines can be counted, should a block be lost.
+    type Queued = (procpool::IMapUnordered<Partial>, Vec<Span>);
     let mut queued: VecDeque<Queued> = VecDeque::new();
     // A wave's results, merged as they come. A worker that died loses its
     // block's lines: the file fails, saying which.
-    let mut receive = |(mut results, spans): Queued, lost: &mut Vec<(u64, u64, String)>| {
+    let receive = |(mut results, spans): Queued,
+                   total: &mut Partial,
+                   lost: &mut Vec<(u64, u64, String)>,
+                   slots: Option<&BlockSlots>| {
         while let Some((index, result)) = results.next_indexed() {
             match result {
                 Ok(partial) => total.merge(partial, max_samples),
                 Err(e) => {
-                    let (first, count) = spans.get(index).copied().unwrap_or((0, 0));
+                    let (first, count) = spans.get(index).map_or((0, 0), |span| span.lines(slots));
                     let why = match e {
                         procpool::PoolError::WorkerDied { pid, how, .. } => {
                             format!("worker process {pid} {how}")
@@ -184,18 +377,30 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
             }
         }
     };
+    // Blocks go to slots wave by wave, the slots of two waves in turn: the
+    // wave before last is received before the next is written.
+    let mut waves_sent = 0usize;
     while !blocks.is_empty() {
         if INTERRUPTED.load(Ordering::Relaxed) {
             return None;
         }
-        let spans = blocks
-            .iter()
-            .map(|b| (b.first_line, b.line_count()))
-            .collect();
         let from = blocks[0].first_line;
-        let tasks = blocks.into_iter().map(|block| BlockTask {
+        // This wave's slots: the first or the second half, in turn.
+        let first_slot = waves_sent % 2 * wave;
+        waves_sent += 1;
+        let shipped: Vec<Shipped> = blocks
+            .into_iter()
+            .enumerate()
+            .map(|(i, block)| match slots.as_deref_mut() {
+                Some(slots) => slots.ship(Some(first_slot + i), block),
+                None => Shipped::Inline(block),
+            })
+            .collect();
+        let spans = shipped.iter().map(Span::of).collect();
+        let tasks = shipped.into_iter().map(|block| BlockTask {
             path: task.path.clone(),
             options: task.options.clone(),
+            memory,
             sample: sample.clone(),
             block,
         });
@@ -209,12 +414,13 @@ fn analyze_file_split(pool: &procpool::Pool, task: FileTask, wave: usize) -> Opt
         // The wave before is received first, so at most two are in memory
         // while the next is inflated, and the workers have this one to tally.
         while queued.len() > 1 {
-            receive(queued.pop_front().expect("two queued"), &mut lost);
+            let wave = queued.pop_front().expect("two queued");
+            receive(wave, &mut total, &mut lost, slots.as_deref());
         }
         blocks = lines.next_wave(wave, BLOCK_SIZE, &mut error);
     }
     for wave in queued {
-        receive(wave, &mut lost);
+        receive(wave, &mut total, &mut lost, slots.as_deref());
     }
     if !lost.is_empty() {
         lost.sort();
@@ -298,8 +504,18 @@ pub fn run(
             collect(rx, total, done)
         }
         Engine::Process => {
-            let pool = procpool::Pool::new(jobs)?;
             let (whole, split) = spread(tasks, jobs);
+            let wave = 2 * jobs;
+            // Blocks of the spread files cross in memory shared with the
+            // workers, which they inherit: made before the pool.
+            let mut slots = split
+                .first()
+                .and_then(|t| BlockSlots::new(wave, t.options.max_line));
+            let mut pool = procpool::Pool::builder().processes(jobs);
+            if let Some(slots) = &slots {
+                pool = pool.share(slots.memory());
+            }
+            let pool = pool.build()?;
             let total = whole.len() + split.len();
             let paths: Vec<String> = whole.iter().map(|t| t.path.clone()).collect();
             let mut results = pool.imap_unordered(analyze_file_shipped, whole, Some(1))?;
@@ -324,7 +540,8 @@ pub fn run(
                 scope.spawn(move || {
                     for task in split {
                         // `None`: interrupted (this thread's receiver then sees it too).
-                        let Some(tally) = analyze_file_split(pool, task, 2 * jobs) else {
+                        let Some(tally) = analyze_file_split(pool, task, wave, slots.as_mut())
+                        else {
                             break;
                         };
                         if split_tx.send(tally.into()).is_err() {

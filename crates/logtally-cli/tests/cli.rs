@@ -215,6 +215,32 @@ fn one_file_is_spread_over_the_workers_and_equals_a_serial_run() {
 }
 
 #[test]
+fn blocks_too_big_for_shared_memory_travel_with_their_task() {
+    // A spread file's blocks cross in memory shared with the workers, in
+    // slots of a block and a line; with --max-line above a block, a block
+    // that holds a 3 MiB line does not fit and goes with its task instead.
+    let dir = common::fresh_dir("cli", "long-lines-spread");
+    let line =
+        "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /book/ch1 HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+    let mut text = line.repeat(30_000);
+    let long = format!(
+        "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /book/{} HTTP/1.1\" 200 5 \"-\" \"ua\"\n",
+        "x".repeat(3 << 20)
+    );
+    text.push_str(&long);
+    text.push_str(&line.repeat(30_000));
+    text.push_str(&long);
+    let path = dir.join("long.log");
+    std::fs::write(&path, text).unwrap();
+    let files = [path.to_string_lossy().into_owned()];
+    let extra = ["--max-line", "8388608"];
+    let serial = tally_json("serial", &extra, &files);
+    assert_eq!(tally_json("process", &extra, &files), serial);
+    assert_eq!(serial["totals"]["lines"], 60_002);
+    assert_eq!(serial["totals"]["malformed"], 0);
+}
+
+#[test]
 fn the_files_of_a_last_round_are_spread_and_equal_a_serial_run() {
     // Three files on two workers: two read whole, the largest spread in
     // blocks behind them (a crash in one of its blocks shows it, below).

@@ -15,7 +15,7 @@ use crate::filter::{PathFilter, PrefixFilter};
 use crate::index::{FileRecords, KeepBudget, RecordShard};
 use crate::keys::{panel_key, KeyCache, PathVerdict, Record, Size};
 use crate::panels::{status_class, Hit, Panels};
-use crate::read::{Block, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
+use crate::read::{Block, BlockRef, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
 use crate::selection::{Selection, SelectionText};
 use crate::tally::{merge_panels, Counts, FileSummary, Problem, Tally};
@@ -685,8 +685,12 @@ impl Analyzer {
     }
 
     /// Adds a block of lines to `partial` (blocks may come in any order).
-    pub fn analyze_block_into(&mut self, partial: &mut Partial, block: &Block) {
-        for line in block.lines() {
+    pub fn analyze_block_into<'a>(
+        &mut self,
+        partial: &mut Partial,
+        block: impl Into<BlockRef<'a>>,
+    ) {
+        for line in block.into().lines() {
             partial.lines += 1;
             self.add_line(partial, line);
         }
@@ -732,7 +736,7 @@ impl Analyzer {
     }
 
     /// [`prepare`](Self::prepare) with the first block of a stream.
-    pub fn prepare_for(&mut self, first: &Block) {
+    pub fn prepare_for<'a>(&mut self, first: impl Into<BlockRef<'a>>) {
         self.prepare(&Self::detection_sample(first));
     }
 
@@ -748,12 +752,13 @@ impl Analyzer {
     /// let first = LineReader::new(&text[..]).next_block(1 << 20).unwrap().unwrap();
     /// assert_eq!(Analyzer::detection_sample(&first), vec![&text[..text.len() - 1]]);
     /// ```
-    pub fn detection_sample(first: &Block) -> Vec<&[u8]> {
+    pub fn detection_sample<'a>(first: impl Into<BlockRef<'a>>) -> Vec<&'a [u8]> {
         // The lines a serial read detects from, however big `first` is: those
         // that start within its first DETECTION_BYTES (what
         // `next_block(DETECTION_BYTES)` gives).
         let mut offset = 0;
         first
+            .into()
             .lines()
             .take_while(|l| {
                 let start = offset;

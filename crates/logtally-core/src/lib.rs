@@ -45,7 +45,7 @@ pub use options::{OptionsError, UserOptions};
 pub use panels::{
     Bucket, KeyPoint, KeySeries, PanelReport, PanelRow, Panels, Point, TimeSeries, TimeSummary,
 };
-pub use read::{Block, LineReader, ReadError};
+pub use read::{Block, BlockRef, LineReader, ReadError};
 pub use selection::{parse_local_time, Condition, Selection, SelectionError, SelectionText};
 pub use state::{merge_states, RunState, StateError, STATE_MAGIC};
 pub use tally::{

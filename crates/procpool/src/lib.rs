@@ -47,6 +47,7 @@
 //! ```
 
 mod protocol;
+pub mod shared_memory;
 mod worker;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -179,6 +180,9 @@ struct Config {
     initializer: Option<(CallId, Vec<u8>)>,
     max_tasks_per_child: Option<usize>,
     worker_args: Vec<OsString>,
+    /// Descriptors of shared memory every worker inherits, held open as long
+    /// as the pool may start workers.
+    shared: Vec<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 /// Configures and starts a [`Pool`].
@@ -208,6 +212,7 @@ impl PoolBuilder {
             initializer: None,
             max_tasks_per_child: None,
             worker_args: Vec::new(),
+            shared: Vec::new(),
         })
     }
 
@@ -244,6 +249,13 @@ impl PoolBuilder {
         S: Into<OsString>,
     {
         self.config().worker_args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Shares `memory` with every worker (those started later too), which
+    /// maps it with [`SharedView::attach`](shared_memory::SharedView::attach).
+    pub fn share(mut self, memory: &shared_memory::SharedMemory) -> Self {
+        self.config().shared.push(memory.descriptor());
         self
     }
 

@@ -116,6 +116,11 @@ impl Worker {
         let (mut ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         let mut command = worker_command();
         let their_fd = theirs.as_raw_fd();
+        // The socket and the shared memory cross exec; nothing else this
+        // process opens does (Rust opens files close-on-exec).
+        let inherited: Vec<RawFd> = std::iter::once(their_fd)
+            .chain(config.shared.iter().map(|fd| fd.as_raw_fd()))
+            .collect();
         let parent = std::process::id();
         command
             .args(&config.worker_args)
@@ -124,10 +129,11 @@ impl Worker {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                let flags = libc::fcntl(their_fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(their_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
-                {
-                    return Err(io::Error::last_os_error());
+                for &fd in &inherited {
+                    let flags = libc::fcntl(fd, libc::F_GETFD);
+                    if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
                 }
                 // If the parent dies for any reason, so does the worker: no orphans.
                 #[cfg(target_os = "linux")]

@@ -450,3 +450,50 @@ fn a_pool_built_on_a_thread_that_exits_keeps_its_workers() {
         "no worker had to be replaced"
     );
 }
+
+/// Sums the bytes of a range of shared memory, read in the worker in place.
+fn sum_shared(
+    (name, offset, len): (procpool::shared_memory::SharedName, usize, usize),
+) -> Result<u64, String> {
+    let view = procpool::shared_memory::SharedView::attach(name).map_err(|e| e.to_string())?;
+    // SAFETY: the test writes the region before it submits, and not after.
+    let bytes = unsafe { view.bytes(offset, len) }.map_err(|e| e.to_string())?;
+    Ok(bytes.iter().map(|&b| u64::from(b)).sum())
+}
+
+#[test]
+fn workers_read_shared_memory_in_place_even_when_started_after_a_crash() {
+    use procpool::shared_memory::SharedMemory;
+    let mut memory = SharedMemory::new(1 << 20).unwrap();
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    memory.write(4096, &data).unwrap();
+    let expected: u64 = data.iter().map(|&b| u64::from(b)).sum();
+    let pool = builder(2).share(&memory).build().unwrap();
+    let name = memory.name();
+    let sums = pool
+        .map(sum_shared, vec![(name, 4096, data.len()); 4], None)
+        .unwrap();
+    assert_eq!(sums, vec![Ok(expected); 4]);
+    // A worker that dies is replaced; the new one inherits the region too.
+    assert!(pool.map(abort_on_three, vec![3], None).is_err());
+    let sums = pool
+        .map(sum_shared, vec![(name, 4096, data.len()); 4], None)
+        .unwrap();
+    assert_eq!(sums, vec![Ok(expected); 4]);
+    // A range past the end is refused in the worker, not read.
+    let past = pool.apply(sum_shared, (name, (1 << 20) - 10, 11)).unwrap();
+    assert!(past.unwrap_err().contains("outside"));
+}
+
+#[test]
+fn memory_not_shared_with_the_pool_is_refused_by_name() {
+    use procpool::shared_memory::SharedMemory;
+    let pool = pool(1);
+    // Made after the worker started, and not given to the pool.
+    let memory = SharedMemory::new(4096).unwrap();
+    let error = pool
+        .apply(sum_shared, (memory.name(), 0, 1))
+        .unwrap()
+        .unwrap_err();
+    assert!(error.contains("is not this worker's"), "{error}");
+}
