@@ -124,6 +124,7 @@ thread_local! {
 /// Tallies one block of a file (in a worker): the lines' counts, to merge in
 /// the parent with the file's other blocks.
 pub fn analyze_block(task: BlockTask) -> Partial {
+    yield_to_the_reader();
     SHARED_VIEW.with(|view| {
         let mut view = view.borrow_mut();
         if let Some(name) = task.memory {
@@ -153,6 +154,26 @@ pub fn analyze_block(task: BlockTask) -> Partial {
             partial
         })
     })
+}
+
+/// How much a worker lowers its priority when it first tallies a block of a
+/// spread file. The parent that inflates the blocks is then the one producer
+/// the workers all wait on; at the same priority it got two thirds of a core
+/// of two and waited, runnable, a fifth of the run. One big file, -j2,
+/// medians of 7 side by side: 0.817 s as it was, +4 0.751 s, +8 0.728 s,
+/// +12 0.734 s. (Where the kernel groups a session's processes, as Linux's
+/// autogroup does by default, the workers yield only to their own session.)
+const WORKER_NICENESS: libc::c_int = 8;
+
+/// Lowers this worker's priority by [`WORKER_NICENESS`], once.
+fn yield_to_the_reader() {
+    static LOWERED: std::sync::Once = std::sync::Once::new();
+    LOWERED.call_once(|| {
+        // SAFETY: a plain call; it changes only this worker's niceness (on
+        // Linux this thread's, the one that tallies), and a failure leaves
+        // it as it was.
+        unsafe { libc::nice(WORKER_NICENESS) };
+    });
 }
 
 /// A shipped block's lines, where they lie: in the task, or in the memory
