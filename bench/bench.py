@@ -336,16 +336,20 @@ def main():
             v = round(walls[(engine, 1)] / walls[(engine, CORES)], 2)
             print(f"- {'MET    ' if v >= need else 'NOT MET'} one big file: >= {need}x on {CORES} cores ({engine}): {v}")
         return
-    report_rows, report_seed, report_site = report_section(binary, seed_files, max(a.runs, 3))
-    report_checks = [("--report (all panels) within 1.5x of --by path, seed corpus", report_seed <= 1.5, report_seed),
-                     ("--report (all panels) within 1.5x of --by path, real-site corpus", report_site <= 1.5, report_site)]
+    report_rows, report_checks = [], []
+    if not (a.only_keys or a.only_formats):
+        report_rows, report_seed, report_site = report_section(binary, seed_files, max(a.runs, 3))
+        report_checks = [("--report (all panels) within 1.5x of --by path, seed corpus", report_seed <= 1.5, report_seed),
+                         ("--report (all panels) within 1.5x of --by path, real-site corpus", report_site <= 1.5, report_site)]
     if a.only_report:
         print("\n### Targets\n")
         for n, ok, v in report_checks:
             print(f"- {'MET    ' if ok else 'NOT MET'} {n}: {v}")
         return
-    key_rows, key_ratio = distinct_section(binary, seed_files, max(a.runs, 3))
-    key_checks = [("2 M distinct paths at least half as fast per line as the seed corpus", key_ratio <= 2.0, key_ratio)]
+    key_rows, key_checks = [], []
+    if not a.only_formats:
+        key_rows, key_ratio = distinct_section(binary, seed_files, max(a.runs, 3))
+        key_checks = [("2 M distinct paths at least half as fast per line as the seed corpus", key_ratio <= 2.0, key_ratio)]
     if a.only_keys:
         print("\n### Targets\n")
         for n, ok, v in key_checks:

@@ -412,7 +412,7 @@ fn analyze_file_split(
             return None;
         }
         let from = blocks[0].first_line;
-        // This wave's slots: the first or the second half, in turn.
+        // This wave's slots: those of the wave WAVES_IN_FLIGHT before it.
         let first_slot = waves_sent % WAVES_IN_FLIGHT * wave;
         waves_sent += 1;
         let shipped: Vec<Shipped> = blocks
@@ -442,7 +442,7 @@ fn analyze_file_split(
         // in memory while the next is inflated, and the workers have the
         // others to tally.
         while queued.len() >= WAVES_IN_FLIGHT {
-            let wave = queued.pop_front().expect("two queued");
+            let wave = queued.pop_front().expect("waves queued");
             receive(wave, &mut total, &mut lost, slots.as_deref());
         }
         blocks = lines.next_wave(wave, BLOCK_SIZE, &mut error);
