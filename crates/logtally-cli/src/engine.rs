@@ -192,7 +192,7 @@ fn borrowed<'a>(shipped: &'a Shipped, view: Option<&'a SharedView>, path: &str) 
             // SAFETY: the parent writes a block's slot (and the sample) before
             // it sends the task, and again only once the task's result is back
             // or its worker is dead: `analyze_file_split` receives a wave before
-            // it writes its slots again, WAVES_IN_FLIGHT waves later.
+            // it writes its slots again, `waves_in_flight` waves later.
             let data =
                 unsafe { view.bytes(*offset, *len) }.unwrap_or_else(|e| panic!("{path}: {e}"));
             BlockRef {
@@ -206,20 +206,24 @@ fn borrowed<'a>(shipped: &'a Shipped, view: Option<&'a SharedView>, path: &str) 
 
 /// The process engine's memory shared with its workers, in which the blocks
 /// of a file spread over them travel: a place for the file's sample, then
-/// slots for the waves of blocks out at once (`WAVES_IN_FLIGHT`).
+/// slots for the waves of blocks out at once ([`waves_in_flight`]).
 pub struct BlockSlots {
     memory: SharedMemory,
     slot: usize,
     slots: usize,
 }
 
-/// How many waves of a spread file's blocks may be out at once. With two
-/// (one tallied, one read meanwhile), workers waited for the parent's
+/// How many waves of `wave` blocks of a spread file may be out at once. With
+/// two (one tallied, one read meanwhile), workers waited for the parent's
 /// inflating: one big file, -j2, medians of 7 side by side: two 0.894 s,
-/// three 0.836 s, four 0.803 s, six 0.805 s.
-const WAVES_IN_FLIGHT: usize = 4;
+/// three 0.836 s, four 0.803 s, six 0.805 s. Four, while they hold at most
+/// 64 blocks; two with many workers (-j16 and up), as before.
+fn waves_in_flight(wave: usize) -> usize {
+    (64 / wave.max(1)).clamp(2, 4)
+}
 
-/// Room for a file's sample: its lines that start in the first 64 KiB.
+/// Room for a file's sample: its lines that start in the first 64 KiB (a
+/// larger sample, with a line longer than the rest of the room, goes inline).
 const SAMPLE_ROOM: usize = 2 * logtally_core::analyze::DETECTION_BYTES;
 
 impl BlockSlots {
@@ -230,7 +234,7 @@ impl BlockSlots {
         // A block is at least BLOCK_SIZE bytes of whole lines and at most one
         // line more; a larger one (a --max-line above a block) goes inline.
         let slot = BLOCK_SIZE + max_line.min(BLOCK_SIZE) + 1;
-        let slots = WAVES_IN_FLIGHT * wave.max(1);
+        let slots = waves_in_flight(wave) * wave.max(1);
         let memory = SharedMemory::new(SAMPLE_ROOM + slots * slot).ok()?;
         Some(BlockSlots {
             memory,
@@ -242,6 +246,13 @@ impl BlockSlots {
     /// The memory, to share with the pool before it starts.
     pub fn memory(&self) -> &SharedMemory {
         &self.memory
+    }
+
+    /// Gives the slots' pages back once a file's blocks are all tallied: the
+    /// pool and its workers hold the memory to the end of the run.
+    fn discard(&mut self) {
+        // Where it fails, the pages stay taken until the run ends: no harm.
+        let _ = self.memory.discard();
     }
 
     /// `block` written into slot `index` (or, with `None`, the sample's
@@ -324,7 +335,7 @@ impl Span {
 
 /// Tallies one file on every worker of `pool`: this process inflates it and
 /// queues line-aligned blocks, a wave of `wave` while the workers tally the
-/// ones before, so at most `WAVES_IN_FLIGHT` waves wait in memory (in
+/// ones before, so at most [`waves_in_flight`] waves wait in memory (in
 /// `slots`, shared with the workers, where there are). The result is
 /// [`analyze_file`]'s. A file whose format reads lines in order (W3C) is
 /// read here, in order. `None`: interrupted.
@@ -404,16 +415,17 @@ fn analyze_file_split(
             }
         }
     };
-    // Blocks go to slots wave by wave, the slots of WAVES_IN_FLIGHT waves
-    // in turn: a wave's slots are written again only after it is received.
+    // Blocks go to slots wave by wave, the slots of `in_flight` waves in
+    // turn: a wave's slots are written again only after it is received.
+    let in_flight = waves_in_flight(wave);
     let mut waves_sent = 0usize;
     while !blocks.is_empty() {
         if INTERRUPTED.load(Ordering::Relaxed) {
             return None;
         }
         let from = blocks[0].first_line;
-        // This wave's slots: those of the wave WAVES_IN_FLIGHT before it.
-        let first_slot = waves_sent % WAVES_IN_FLIGHT * wave;
+        // This wave's slots: those of the wave `in_flight` before it.
+        let first_slot = (waves_sent % in_flight) * wave;
         waves_sent += 1;
         let shipped: Vec<Shipped> = blocks
             .into_iter()
@@ -438,10 +450,10 @@ fn analyze_file_split(
                 break;
             }
         }
-        // The oldest wave is received first, so at most WAVES_IN_FLIGHT are
-        // in memory while the next is inflated, and the workers have the
+        // The oldest wave is received first, so at most `in_flight` are in
+        // memory while the next is inflated, and the workers have the
         // others to tally.
-        while queued.len() >= WAVES_IN_FLIGHT {
+        while queued.len() >= in_flight {
             let wave = queued.pop_front().expect("waves queued");
             receive(wave, &mut total, &mut lost, slots.as_deref());
         }
@@ -449,6 +461,9 @@ fn analyze_file_split(
     }
     for wave in queued {
         receive(wave, &mut total, &mut lost, slots.as_deref());
+    }
+    if let Some(slots) = slots {
+        slots.discard();
     }
     if !lost.is_empty() {
         lost.sort();

@@ -215,6 +215,27 @@ fn one_file_is_spread_over_the_workers_and_equals_a_serial_run() {
 }
 
 #[test]
+fn files_spread_one_after_another_reuse_the_shared_slots() {
+    // Fewer files than workers: each is spread in turn through the same
+    // shared memory (its sample and slots written anew, its pages given back
+    // between files). Each file differs, so a stale block would show.
+    let files = corpus("spread-in-turn", 3, 15_000, 17, logtally_gen::Style::Wild);
+    let args = |engine: &str| {
+        let out = common::succeeded(
+            logtally()
+                .args([
+                    "--engine", engine, "-j", "4", "--all", "--format", "json", "-q",
+                ])
+                .args(&files),
+        );
+        json_of(&out)
+    };
+    let serial = args("serial");
+    assert_eq!(args("process"), serial);
+    assert_eq!(serial["totals"]["lines"], 45_000);
+}
+
+#[test]
 fn blocks_too_big_for_shared_memory_travel_with_their_task() {
     // A spread file's blocks cross in memory shared with the workers, in
     // slots of a block and a line; with --max-line above a block, a block

@@ -77,6 +77,8 @@ pub enum PoolError {
         message: String,
     },
     /// The worker running the task died (killed, aborted, out of memory).
+    /// It is said only once the worker was reaped: nothing of it still runs
+    /// (what [`shared_memory`]'s callers rely on to reuse what it read).
     #[error("task {index} lost: worker process {pid} {how}")]
     WorkerDied {
         /// The task's position in its submission.

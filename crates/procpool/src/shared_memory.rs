@@ -2,31 +2,31 @@
 //! `multiprocessing.shared_memory`: the parent writes bytes there and sends a
 //! task only where they lie; the worker reads them in place. A megabyte that
 //! crosses the pool's socket is copied four times (encoded, into the socket,
-//! out of it, decoded); through shared memory, not at all.
+//! out of it, decoded); through shared memory, once (the parent's write).
 //!
 //! A region is a memfd (Linux only: elsewhere [`SharedMemory::new`] fails,
-//! and a caller sends its bytes with the task instead), sealed against shrinking and growing so
-//! that a mapping of it never faults past its end. The pool's workers inherit
-//! it when they start: give it to [`PoolBuilder::share`](crate::PoolBuilder::share),
-//! which keeps it open as long as the pool may start workers.
+//! and a caller sends its bytes with the task instead), sealed against
+//! shrinking and growing so that a mapping of it never faults past its end.
+//! Workers map it read-only. The pool's workers inherit it when they start:
+//! give it to [`PoolBuilder::share`](crate::PoolBuilder::share), which keeps
+//! it open as long as the pool may start workers.
 //!
 //! ```no_run
-//! use procpool::shared_memory::{SharedMemory, SharedName};
+//! use procpool::shared_memory::{SharedMemory, SharedName, SharedView};
 //!
-//! fn sum(arg: (SharedName, usize, usize)) -> u64 {
-//!     let (name, offset, len) = arg;
-//!     let view = procpool::shared_memory::SharedView::attach(name).unwrap();
+//! fn sum((name, offset, len): (SharedName, usize, usize)) -> Result<u64, String> {
+//!     let view = SharedView::attach(name).map_err(|e| e.to_string())?;
 //!     // SAFETY: the parent writes these bytes before it sends the task and
 //!     // not again until the result is back.
-//!     let bytes = unsafe { view.bytes(offset, len) }.unwrap();
-//!     bytes.iter().map(|&b| u64::from(b)).sum()
+//!     let bytes = unsafe { view.bytes(offset, len) }.map_err(|e| e.to_string())?;
+//!     Ok(bytes.iter().map(|&b| u64::from(b)).sum())
 //! }
 //!
 //! procpool::init();
 //! let mut memory = SharedMemory::new(1 << 20).unwrap();
 //! memory.write(0, &[1, 2, 3]).unwrap();
 //! let pool = procpool::Pool::builder().processes(2).share(&memory).build().unwrap();
-//! assert_eq!(pool.apply(sum, (memory.name(), 0, 3)).unwrap(), 6);
+//! assert_eq!(pool.apply(sum, (memory.name(), 0, 3)).unwrap(), Ok(6));
 //! ```
 
 use std::io;
@@ -35,6 +35,38 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+/// What can go wrong with shared memory.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedMemoryError {
+    /// The system refused (memfd, mmap, fstat, fcntl, fallocate).
+    #[error("shared memory: {0}")]
+    Os(#[from] io::Error),
+    /// Not on Linux.
+    #[error("shared memory needs Linux's memfd")]
+    Unsupported,
+    /// A region of no bytes was asked for.
+    #[error("shared memory of no bytes")]
+    Empty,
+    /// A range that does not lie within the region.
+    #[error("bytes {offset}+{len} lie outside a shared region of {size}")]
+    OutOfRange {
+        /// Where the range starts.
+        offset: usize,
+        /// How many bytes.
+        len: usize,
+        /// The region's size.
+        size: usize,
+    },
+    /// The name does not lead to a region this process inherited.
+    #[error("shared memory {name:?} is not this worker's: {why} (share it with the pool before the pool starts)")]
+    NotShared {
+        /// The name given.
+        name: SharedName,
+        /// What was found instead.
+        why: String,
+    },
+}
 
 /// What a worker needs to find a region: the descriptor it inherited, the
 /// region's size, and the file's identity, checked before it is mapped.
@@ -60,16 +92,13 @@ unsafe impl Sync for SharedMemory {}
 
 impl SharedMemory {
     /// A region of `len` bytes (zeroed; pages are only taken when written).
-    pub fn new(len: usize) -> io::Result<SharedMemory> {
+    pub fn new(len: usize) -> Result<SharedMemory, SharedMemoryError> {
         if len == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "an empty region",
-            ));
+            return Err(SharedMemoryError::Empty);
         }
         let fd = memfd(len)?;
         let map = Mapping::new(fd.as_raw_fd(), len, libc::PROT_READ | libc::PROT_WRITE)?;
-        let (dev, ino) = identity(fd.as_raw_fd())?;
+        let (dev, ino, _) = identity(fd.as_raw_fd())?;
         let name = SharedName {
             fd: fd.as_raw_fd(),
             len: len as u64,
@@ -98,8 +127,9 @@ impl SharedMemory {
         self.map.len == 0
     }
 
-    /// Writes `bytes` at `offset`. No worker may be reading that range.
-    pub fn write(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
+    /// Writes `bytes` at `offset`. (A worker may read a range only while
+    /// the parent leaves it alone: see [`SharedView::bytes`].)
+    pub fn write(&mut self, offset: usize, bytes: &[u8]) -> Result<(), SharedMemoryError> {
         let end = in_range(offset, bytes.len(), self.map.len)?;
         // SAFETY: the range lies within the mapping (checked above), which is
         // writable and which `&mut self` gives this call alone in this process.
@@ -111,11 +141,19 @@ impl SharedMemory {
     }
 
     /// The bytes at `offset..offset + len`, as written.
-    pub fn bytes(&self, offset: usize, len: usize) -> io::Result<&[u8]> {
+    pub fn bytes(&self, offset: usize, len: usize) -> Result<&[u8], SharedMemoryError> {
         in_range(offset, len, self.map.len)?;
         // SAFETY: within the mapping; workers map it read-only, and this
         // process writes it only through `&mut self`.
         Ok(unsafe { std::slice::from_raw_parts(self.map.base.as_ptr().add(offset), len) })
+    }
+
+    /// Gives the region's pages back to the system; it reads as zeros until
+    /// written again. A memfd's pages stay taken as long as any process
+    /// holds it (the pool and its workers do): for when no worker reads the
+    /// region until it is written anew.
+    pub fn discard(&mut self) -> Result<(), SharedMemoryError> {
+        punch_hole(self.fd.as_raw_fd(), self.map.len)
     }
 
     /// The open descriptor, kept by a pool so that the workers it starts
@@ -132,37 +170,25 @@ pub struct SharedView {
 
 // SAFETY: a read-only mapping; what may be read when is `bytes`' contract.
 unsafe impl Send for SharedView {}
-// SAFETY: as above.
+// SAFETY: a read-only mapping, whose reads `bytes`' contract governs.
 unsafe impl Sync for SharedView {}
 
 impl SharedView {
     /// Maps the region `name` in this worker. Fails when the descriptor is
     /// not that region (the region was made after this worker started, or
     /// was not given to the pool) or when the region could shrink.
-    pub fn attach(name: SharedName) -> io::Result<SharedView> {
-        let not_shared = |why: &str| {
-            io::Error::other(format!(
-                "shared memory {name:?} is not this worker's: {why} (share it with the pool before the pool starts)"
-            ))
-        };
-        let (dev, ino) = identity(name.fd).map_err(|e| not_shared(&e.to_string()))?;
+    pub fn attach(name: SharedName) -> Result<SharedView, SharedMemoryError> {
+        let not_shared = |why: String| SharedMemoryError::NotShared { name, why };
+        let (dev, ino, size) = identity(name.fd).map_err(|e| not_shared(e.to_string()))?;
         if (dev, ino) != (name.dev, name.ino) {
-            return Err(not_shared("descriptor names another file"));
+            return Err(not_shared("the descriptor names another file".into()));
         }
         if !sealed_against_shrinking(name.fd) {
-            return Err(not_shared("not sealed against shrinking"));
+            return Err(not_shared("not sealed against shrinking".into()));
         }
-        let len = usize::try_from(name.len).map_err(|_| not_shared("too large"))?;
-        // SAFETY: as above; fstat fills the whole struct.
-        let size = unsafe {
-            let mut stat: libc::stat = std::mem::zeroed();
-            if libc::fstat(name.fd, &mut stat) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            stat.st_size as u64
-        };
+        let len = usize::try_from(name.len).map_err(|_| not_shared("too large".into()))?;
         if size < name.len {
-            return Err(not_shared("shorter than its name says"));
+            return Err(not_shared("shorter than its name says".into()));
         }
         Ok(SharedView {
             map: Mapping::new(name.fd, len, libc::PROT_READ)?,
@@ -177,7 +203,7 @@ impl SharedView {
     /// a task's bytes before it sends the task and not again until the
     /// task's result (or its worker's death) is back. The range itself is
     /// checked.
-    pub unsafe fn bytes(&self, offset: usize, len: usize) -> io::Result<&[u8]> {
+    pub unsafe fn bytes(&self, offset: usize, len: usize) -> Result<&[u8], SharedMemoryError> {
         in_range(offset, len, self.map.len)?;
         // SAFETY: within the mapping, which is sealed against shrinking (so
         // reading it cannot fault); the caller vouches that nobody writes it.
@@ -192,7 +218,7 @@ struct Mapping {
 }
 
 impl Mapping {
-    fn new(fd: RawFd, len: usize, protection: libc::c_int) -> io::Result<Mapping> {
+    fn new(fd: RawFd, len: usize, protection: libc::c_int) -> Result<Mapping, SharedMemoryError> {
         // SAFETY: a fresh mapping of `len` bytes of an open descriptor at no
         // fixed address: it aliases nothing this process holds.
         let base = unsafe {
@@ -206,9 +232,10 @@ impl Mapping {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
+            return Err(io::Error::last_os_error().into());
         }
-        let base = NonNull::new(base.cast()).ok_or_else(|| io::Error::other("mmap gave null"))?;
+        let base = NonNull::new(base.cast())
+            .ok_or_else(|| SharedMemoryError::Os(io::Error::other("mmap gave null")))?;
         Ok(Mapping { base, len })
     }
 }
@@ -221,16 +248,11 @@ impl Drop for Mapping {
     }
 }
 
-fn in_range(offset: usize, len: usize, size: usize) -> io::Result<usize> {
+fn in_range(offset: usize, len: usize, size: usize) -> Result<usize, SharedMemoryError> {
     offset
         .checked_add(len)
         .filter(|&end| end <= size)
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("bytes {offset}+{len} lie outside a shared region of {size}"),
-            )
-        })
+        .ok_or(SharedMemoryError::OutOfRange { offset, len, size })
 }
 
 /// Whether `fd` can no longer shrink, so that a mapping of it cannot fault.
@@ -247,23 +269,26 @@ fn sealed_against_shrinking(_fd: RawFd) -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn memfd(_len: usize) -> io::Result<OwnedFd> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "shared memory needs Linux's memfd",
-    ))
+fn memfd(_len: usize) -> Result<OwnedFd, SharedMemoryError> {
+    Err(SharedMemoryError::Unsupported)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn punch_hole(_fd: RawFd, _len: usize) -> Result<(), SharedMemoryError> {
+    Err(SharedMemoryError::Unsupported)
 }
 
 /// A sealed memfd of `len` bytes, closed on exec (a pool's worker is let
-/// through when it starts).
+/// through when it starts). It is not sealed against writes, so that the
+/// parent can give its pages back ([`SharedMemory::discard`]).
 #[cfg(target_os = "linux")]
-fn memfd(len: usize) -> io::Result<OwnedFd> {
+fn memfd(len: usize) -> Result<OwnedFd, SharedMemoryError> {
     let name = c"procpool-shared";
     // SAFETY: a NUL-terminated name and valid flags.
     let fd =
         unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
     if fd < 0 {
-        return Err(io::Error::last_os_error());
+        return Err(io::Error::last_os_error().into());
     }
     // SAFETY: a descriptor just opened, owned by nothing else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -277,21 +302,33 @@ fn memfd(len: usize) -> io::Result<OwnedFd> {
                 libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
             ) != 0
         {
-            return Err(io::Error::last_os_error());
+            return Err(io::Error::last_os_error().into());
         }
     }
     Ok(fd)
 }
 
-/// The device and inode of an open descriptor.
-fn identity(fd: RawFd) -> io::Result<(u64, u64)> {
+/// Frees the pages of `fd`'s first `len` bytes; its size stays.
+#[cfg(target_os = "linux")]
+fn punch_hole(fd: RawFd, len: usize) -> Result<(), SharedMemoryError> {
+    let len = libc::off_t::try_from(len).map_err(io::Error::other)?;
+    let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+    // SAFETY: a plain call on an open descriptor.
+    if unsafe { libc::fallocate(fd, mode, 0, len) } != 0 {
+        return Err(io::Error::last_os_error().into());
+    }
+    Ok(())
+}
+
+/// The device, inode and size of an open descriptor's file.
+fn identity(fd: RawFd) -> io::Result<(u64, u64, u64)> {
     // SAFETY: fstat fills the whole struct, or fails on a closed descriptor.
     unsafe {
         let mut stat: libc::stat = std::mem::zeroed();
         if libc::fstat(fd, &mut stat) != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok((stat.st_dev, stat.st_ino))
+        Ok((stat.st_dev, stat.st_ino, stat.st_size as u64))
     }
 }
 
@@ -304,13 +341,30 @@ mod tests {
         let mut memory = SharedMemory::new(4096).unwrap();
         memory.write(100, b"abc").unwrap();
         assert_eq!(memory.bytes(100, 3).unwrap(), b"abc");
-        assert!(memory.write(4095, b"ab").is_err());
+        assert!(matches!(
+            memory.write(4095, b"ab"),
+            Err(SharedMemoryError::OutOfRange { .. })
+        ));
         assert!(memory.bytes(usize::MAX, 2).is_err());
         // This process holds the descriptor, so it can attach as a worker would.
         let view = SharedView::attach(memory.name()).unwrap();
-        // SAFETY: nothing writes the region while the slice lives.
+        // SAFETY: nothing writes the region while these slices live.
         assert_eq!(unsafe { view.bytes(100, 3) }.unwrap(), b"abc");
-        assert!(unsafe { view.bytes(4000, 200) }.is_err());
+        assert!(matches!(
+            unsafe { view.bytes(4000, 200) },
+            Err(SharedMemoryError::OutOfRange { .. })
+        ));
+        // Discarded, it reads as zeros, here and in the view, and takes
+        // writes again.
+        memory.discard().unwrap();
+        assert_eq!(memory.bytes(100, 3).unwrap(), [0, 0, 0]);
+        assert_eq!(unsafe { view.bytes(100, 3) }.unwrap(), [0, 0, 0]);
+        memory.write(100, b"xyz").unwrap();
+        assert_eq!(unsafe { view.bytes(100, 3) }.unwrap(), b"xyz");
+        assert_eq!(
+            SharedMemory::new(0).err().map(|e| e.to_string()),
+            Some("shared memory of no bytes".into())
+        );
     }
 
     #[test]
@@ -319,7 +373,10 @@ mod tests {
         let mut name = memory.name();
         name.ino += 1;
         let error = SharedView::attach(name).err().expect("refused");
-        assert!(error.to_string().contains("another file"), "{error}");
+        assert!(
+            matches!(&error, SharedMemoryError::NotShared { why, .. } if why.contains("another file")),
+            "{error}"
+        );
         let mut name = memory.name();
         name.len += 1;
         assert!(SharedView::attach(name).is_err());
