@@ -275,6 +275,15 @@ impl BlockSlots {
     }
 }
 
+/// `block` shipped in `slots` (see [`BlockSlots::ship`]), or inline where
+/// there are none.
+fn ship(slots: Option<&mut BlockSlots>, index: Option<usize>, block: Block) -> Shipped {
+    match slots {
+        Some(slots) => slots.ship(index, block),
+        None => Shipped::Inline(block),
+    }
+}
+
 /// Where a queued block's lines are, to say which were lost with it.
 enum Span {
     Counted {
@@ -382,11 +391,8 @@ fn analyze_file_split(
         return read.then(|| analyzer.finish(total, StreamEnd::of(&task.path, &lines, error)));
     }
     let memory = slots.as_ref().map(|s| s.memory.name());
-    let sample = match slots.as_deref_mut() {
-        // No block of the file before is out (they were all received).
-        Some(slots) => slots.ship(None, sample),
-        None => Shipped::Inline(sample),
-    };
+    // No block of the file before is out (they were all received).
+    let sample = ship(slots.as_deref_mut(), None, sample);
     // Lines not counted: (first line, how many), and why.
     let mut lost: Vec<(u64, u64, String)> = Vec::new();
     // The waves queued, each with its blocks' first lines and where their
@@ -430,10 +436,7 @@ fn analyze_file_split(
         let shipped: Vec<Shipped> = blocks
             .into_iter()
             .enumerate()
-            .map(|(i, block)| match slots.as_deref_mut() {
-                Some(slots) => slots.ship(Some(first_slot + i), block),
-                None => Shipped::Inline(block),
-            })
+            .map(|(i, block)| ship(slots.as_deref_mut(), Some(first_slot + i), block))
             .collect();
         let spans = shipped.iter().map(Span::of).collect();
         let tasks = shipped.into_iter().map(|block| BlockTask {

@@ -142,10 +142,9 @@ impl SharedMemory {
 
     /// The bytes at `offset..offset + len`, as written.
     pub fn bytes(&self, offset: usize, len: usize) -> Result<&[u8], SharedMemoryError> {
-        in_range(offset, len, self.map.len)?;
-        // SAFETY: within the mapping; workers map it read-only, and this
-        // process writes it only through `&mut self`.
-        Ok(unsafe { std::slice::from_raw_parts(self.map.base.as_ptr().add(offset), len) })
+        // SAFETY: workers map it read-only, and this process writes it only
+        // through `&mut self`.
+        unsafe { self.map.bytes(offset, len) }
     }
 
     /// Gives the region's pages back to the system; it reads as zeros until
@@ -204,10 +203,8 @@ impl SharedView {
     /// task's result (or its worker's death) is back. The range itself is
     /// checked.
     pub unsafe fn bytes(&self, offset: usize, len: usize) -> Result<&[u8], SharedMemoryError> {
-        in_range(offset, len, self.map.len)?;
-        // SAFETY: within the mapping, which is sealed against shrinking (so
-        // reading it cannot fault); the caller vouches that nobody writes it.
-        Ok(unsafe { std::slice::from_raw_parts(self.map.base.as_ptr().add(offset), len) })
+        // SAFETY: the caller vouches that nobody writes the range.
+        unsafe { self.map.bytes(offset, len) }
     }
 }
 
@@ -237,6 +234,21 @@ impl Mapping {
         let base = NonNull::new(base.cast())
             .ok_or_else(|| SharedMemoryError::Os(io::Error::other("mmap gave null")))?;
         Ok(Mapping { base, len })
+    }
+}
+
+impl Mapping {
+    /// The mapped bytes at `offset..offset + len`, the range checked.
+    ///
+    /// # Safety
+    ///
+    /// Nothing may write the range while the slice lives.
+    unsafe fn bytes(&self, offset: usize, len: usize) -> Result<&[u8], SharedMemoryError> {
+        in_range(offset, len, self.len)?;
+        // SAFETY: within the mapping (checked above), of a file sealed
+        // against shrinking, so reading it cannot fault; no writer, by the
+        // caller's word.
+        Ok(unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(offset), len) })
     }
 }
 
