@@ -1,11 +1,15 @@
 //! Count per key: a hash table whose entries keep their key's hash, so that
-//! growing it and merging two of them read no key's text again.
+//! growing it and merging two of them read no key's text again; the keys'
+//! texts one after another in one string, so that a new key is a copy into
+//! it rather than an allocation of its own.
 //!
 //! A crawler's logs bring a new key on nearly every line: with the hash kept,
 //! a key is hashed once where it is first counted in a process; growing the
 //! table and folding one file's counts into another's (the seed's
 //! `Counter.update`) move hashes, and compare texts only where the whole
-//! 64-bit hashes agree.
+//! 64-bit hashes agree. With the texts in one string, two million keys are
+//! not two million allocations to make, copy between processes and free
+//! (malloc and free were a tenth of such a run).
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -35,14 +39,24 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, Default)]
 pub struct Counts {
     table: HashTable<Counted>,
+    /// Every key's text, one after another in the order they came.
+    texts: String,
 }
 
-/// One key, its count and its hash.
-#[derive(Clone)]
+/// One key (its place in the texts), its count and its hash.
+#[derive(Clone, Copy)]
 struct Counted {
-    key: String,
+    start: usize,
+    len: usize,
     count: u64,
     hash: u64,
+}
+
+impl Counted {
+    /// This key's text among `texts`.
+    fn key<'a>(&self, texts: &'a str) -> &'a str {
+        &texts[self.start..self.start + self.len]
+    }
 }
 
 /// The hasher of every [`Counts`] of this process.
@@ -74,17 +88,20 @@ impl Counts {
     /// The entry of `key`, if it was counted.
     fn find(&self, key: &str) -> Option<&Counted> {
         let hash = hash_of(key.as_bytes());
-        self.table.find(hash, |c| c.hash == hash && c.key == key)
+        let texts = self.texts.as_str();
+        self.table
+            .find(hash, |c| c.hash == hash && c.key(texts) == key)
     }
 
     /// The keys and their counts, in no order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
-        self.table.iter().map(|c| (c.key.as_str(), c.count))
+        let texts = self.texts.as_str();
+        self.table.iter().map(move |c| (c.key(texts), c.count))
     }
 
     /// Adds `n` to the count of `key`.
     pub fn add(&mut self, key: &str, n: u64) {
-        self.add_bytes(key.as_bytes(), n);
+        self.add_hashed(key, hash_of(key.as_bytes()), n);
     }
 
     /// Adds `n` to the count of the key whose text is `key` (lossy where it
@@ -92,45 +109,40 @@ impl Counts {
     /// they add up). Found by its bytes, with no UTF-8 check unless it is new.
     pub(crate) fn add_bytes(&mut self, key: &[u8], n: u64) {
         let hash = hash_of(key);
-        match self.table.entry(
-            hash,
-            |c| c.hash == hash && c.key.as_bytes() == key,
-            |c| c.hash,
-        ) {
+        let Counts { table, texts } = self;
+        let same =
+            |c: &Counted| c.hash == hash && &texts.as_bytes()[c.start..c.start + c.len] == key;
+        match table.entry(hash, same, |c| c.hash) {
             Entry::Occupied(mut place) => place.get_mut().count += n,
             Entry::Vacant(place) => match std::str::from_utf8(key) {
                 Ok(text) => {
                     place.insert(Counted {
-                        key: text.to_owned(),
+                        start: texts.len(),
+                        len: text.len(),
                         count: n,
                         hash,
                     });
+                    texts.push_str(text);
                 }
-                Err(_) => self.add_owned(String::from_utf8_lossy(key).into_owned(), n),
+                Err(_) => self.add(&String::from_utf8_lossy(key), n),
             },
         }
     }
 
-    /// Adds `n` to the count of `key`, which is moved in when it is new.
-    pub(crate) fn add_owned(&mut self, key: String, n: u64) {
-        let hash = hash_of(key.as_bytes());
-        self.add_hashed(Counted {
-            key,
-            count: n,
-            hash,
-        });
-    }
-
-    /// Adds `counted` (hashed by this process's hasher).
-    fn add_hashed(&mut self, counted: Counted) {
-        match self.table.entry(
-            counted.hash,
-            |c| c.hash == counted.hash && c.key == counted.key,
-            |c| c.hash,
-        ) {
-            Entry::Occupied(mut place) => place.get_mut().count += counted.count,
+    /// Adds `n` to the count of `key`, whose hash (by this process's hasher) is `hash`.
+    fn add_hashed(&mut self, key: &str, hash: u64, n: u64) {
+        let Counts { table, texts } = self;
+        let same = |c: &Counted| c.hash == hash && c.key(texts) == key;
+        match table.entry(hash, same, |c| c.hash) {
+            Entry::Occupied(mut place) => place.get_mut().count += n,
             Entry::Vacant(place) => {
-                place.insert(counted);
+                place.insert(Counted {
+                    start: texts.len(),
+                    len: key.len(),
+                    count: n,
+                    hash,
+                });
+                texts.push_str(key);
             }
         }
     }
@@ -151,8 +163,16 @@ impl Counts {
             std::mem::swap(self, &mut smaller);
         }
         self.table.reserve(smaller.len(), |c| c.hash);
-        for counted in smaller.table {
-            self.add_hashed(counted);
+        for counted in smaller.table.iter() {
+            self.add_hashed(counted.key(&smaller.texts), counted.hash, counted.count);
+        }
+    }
+
+    /// Adds the counts of `shipped`, hashing each key (it comes from another process).
+    pub fn add_shipped(&mut self, shipped: &ShippedCounts) {
+        self.table.reserve(shipped.len(), |c| c.hash);
+        for (key, n) in shipped.iter() {
+            self.add(key, n);
         }
     }
 }
@@ -179,22 +199,30 @@ impl IntoIterator for Counts {
 
     /// The keys and their counts, in no order.
     fn into_iter(self) -> CountsIntoIter {
-        CountsIntoIter(self.table.into_iter())
+        CountsIntoIter {
+            table: self.table.into_iter(),
+            texts: self.texts,
+        }
     }
 }
 
-/// The keys of [`Counts`] and their counts, moved out, in no order.
-pub struct CountsIntoIter(hashbrown::hash_table::IntoIter<Counted>);
+/// The keys of [`Counts`] and their counts, in no order.
+pub struct CountsIntoIter {
+    table: hashbrown::hash_table::IntoIter<Counted>,
+    texts: String,
+}
 
 impl Iterator for CountsIntoIter {
     type Item = (String, u64);
 
     fn next(&mut self) -> Option<(String, u64)> {
-        self.0.next().map(|c| (c.key, c.count))
+        self.table
+            .next()
+            .map(|c| (c.key(&self.texts).to_owned(), c.count))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
+        self.table.size_hint()
     }
 }
 
@@ -205,7 +233,7 @@ impl FromIterator<(String, u64)> for Counts {
         let items = items.into_iter();
         counts.table.reserve(items.size_hint().0, |c| c.hash);
         for (key, n) in items {
-            counts.add_owned(key, n);
+            counts.add(&key, n);
         }
         counts
     }
@@ -249,12 +277,99 @@ impl<'de> Deserialize<'de> for Counts {
                 let hint = map.size_hint().unwrap_or(0).min(1 << 16);
                 counts.table.reserve(hint, |c| c.hash);
                 while let Some((key, n)) = map.next_entry::<String, u64>()? {
-                    counts.add_owned(key, n);
+                    counts.add(&key, n);
                 }
                 Ok(counts)
             }
         }
         deserializer.deserialize_map(CountsVisitor)
+    }
+}
+
+/// Counts on their way from one process to another: the keys' texts in one
+/// string and each key's length and count, in the order of the texts; no
+/// table, since the receiving process hashes every key anyway (its hasher is
+/// seeded differently).
+///
+/// ```
+/// use logtally_core::{Counts, ShippedCounts};
+/// let mut counts = Counts::default();
+/// counts.add("/a", 2);
+/// counts.add("/b", 1);
+/// let shipped = ShippedCounts::from(counts.clone());
+/// let mut total = Counts::default();
+/// total.add_shipped(&shipped);
+/// assert_eq!((shipped.len(), total), (2, counts));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ShippedCounts {
+    texts: String,
+    /// Per key, in the order of `texts`: its length in bytes and its count.
+    rows: Vec<(usize, u64)>,
+}
+
+impl ShippedCounts {
+    /// How many keys.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there is no key.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The keys and their counts.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        let mut start = 0;
+        self.rows.iter().map(move |&(len, n)| {
+            let key = &self.texts[start..start + len];
+            start += len;
+            (key, n)
+        })
+    }
+}
+
+impl From<Counts> for ShippedCounts {
+    /// `counts`' texts as they are, and their rows in the same order.
+    fn from(counts: Counts) -> Self {
+        let mut rows: Vec<(usize, usize, u64)> = counts
+            .table
+            .iter()
+            .map(|c| (c.start, c.len, c.count))
+            .collect();
+        rows.sort_unstable_by_key(|&(start, _, _)| start);
+        ShippedCounts {
+            texts: counts.texts,
+            rows: rows.into_iter().map(|(_, len, n)| (len, n)).collect(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ShippedCounts {
+    /// Checked: the lengths add up to the texts, each key a whole string.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Unchecked {
+            texts: String,
+            rows: Vec<(usize, u64)>,
+        }
+        let Unchecked { texts, rows } = Unchecked::deserialize(deserializer)?;
+        let mut end = 0usize;
+        for &(len, _) in &rows {
+            end = end
+                .checked_add(len)
+                .filter(|&end| texts.is_char_boundary(end))
+                .ok_or_else(|| {
+                    serde::de::Error::custom("shipped counts: a key outside its texts")
+                })?;
+        }
+        if end != texts.len() {
+            return Err(serde::de::Error::custom(
+                "shipped counts: texts beyond the last key",
+            ));
+        }
+        Ok(ShippedCounts { texts, rows })
     }
 }
 
@@ -274,7 +389,7 @@ mod tests {
             counts.add_bytes(key, 1);
         }
         counts.add("/b", 5);
-        counts.add_owned("/\u{fffd}".to_string(), 1);
+        counts.add("/\u{fffd}", 1);
         assert_eq!(counts.len(), 3);
         assert_eq!((counts["/a"], counts["/b"], counts["/\u{fffd}"]), (3, 6, 3));
         assert_eq!(counts.get("/c"), None);

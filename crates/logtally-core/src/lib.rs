@@ -50,5 +50,5 @@ pub use selection::{parse_local_time, Condition, Selection, SelectionError, Sele
 pub use state::{merge_states, RunState, StateError, STATE_MAGIC};
 pub use tally::{
     Counts, CountsIntoIter, Dashboard, DashboardTotals, FileSummary, Limit, PanelsJson, Problem,
-    Report, ReportJsonError, ShippedTally, Tally, Totals,
+    Report, ReportJsonError, ShippedCounts, ShippedTally, Tally, Totals,
 };

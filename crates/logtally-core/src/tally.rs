@@ -113,7 +113,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-pub use crate::counts::{Counts, CountsIntoIter};
+pub use crate::counts::{Counts, CountsIntoIter, ShippedCounts};
 
 /// Counts by key, with the accounting and problems of the files behind them.
 ///
@@ -292,8 +292,8 @@ fn bytes_after(key: &[u8], skip: usize) -> u64 {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShippedTally {
-    /// Counts, in no order, beside those of `rest`.
-    pub counts: Vec<(String, u64)>,
+    /// Counts beside those of `rest`.
+    pub counts: ShippedCounts,
     /// The rest of the tally (its own counts too, if any).
     pub rest: Tally,
 }
@@ -301,7 +301,7 @@ pub struct ShippedTally {
 impl ShippedTally {
     /// `tally` with its counts moved to the list, for the trip (no hashing).
     pub fn listed(mut tally: Tally) -> Self {
-        let counts = std::mem::take(&mut tally.counts).into_iter().collect();
+        let counts = ShippedCounts::from(std::mem::take(&mut tally.counts));
         ShippedTally {
             counts,
             rest: tally,
@@ -313,7 +313,7 @@ impl ShippedTally {
 impl From<Tally> for ShippedTally {
     fn from(tally: Tally) -> Self {
         ShippedTally {
-            counts: Vec::new(),
+            counts: ShippedCounts::default(),
             rest: tally,
         }
     }
@@ -324,9 +324,7 @@ impl Tally {
     /// counts added one by one.
     pub fn merge_shipped(&mut self, shipped: ShippedTally) {
         self.merge(shipped.rest);
-        for (key, n) in shipped.counts {
-            self.counts.add_owned(key, n);
-        }
+        self.counts.add_shipped(&shipped.counts);
     }
 }
 
