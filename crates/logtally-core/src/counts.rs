@@ -438,4 +438,28 @@ mod tests {
         let text: serde_json::Value = serde_json::from_str(&json).expect("JSON");
         assert_eq!(text, serde_json::json!({"/a": 3, "/b": 1}));
     }
+
+    #[test]
+    fn shipped_counts_arrive_whole_or_are_refused() {
+        let mut counts = Counts::default();
+        for (key, n) in [("/a", 2), ("/é", 1), ("/catalog/item-1", 7)] {
+            counts.add(key, n);
+        }
+        let shipped = ShippedCounts::from(counts.clone());
+        let json = serde_json::to_string(&shipped).expect("serializes");
+        let back: ShippedCounts = serde_json::from_str(&json).expect("arrives");
+        let mut total = Counts::default();
+        total.add_shipped(&back);
+        assert_eq!(total, counts);
+        // Lengths past the texts, short of them, or inside a character.
+        for (rows, why) in [
+            ("[[2,1],[9,1]]", "outside"),
+            ("[[2,1]]", "beyond"),
+            ("[[3,1],[1,1]]", "outside"),
+        ] {
+            let text = format!(r#"{{"texts":"/a/é","rows":{rows}}}"#);
+            let e = serde_json::from_str::<ShippedCounts>(&text).expect_err(rows);
+            assert!(e.to_string().contains(why), "{rows}: {e}");
+        }
+    }
 }
