@@ -214,7 +214,7 @@ pub fn render_dashboard(report: &Dashboard, format: Format, color: bool, seconds
 }
 
 fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
-    let rows = &report.counts.0;
+    let rows = &report.counts;
     let count_width = rows
         .iter()
         .map(|(_, n)| n.to_string().len())

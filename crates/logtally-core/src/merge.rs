@@ -53,7 +53,7 @@ pub enum MergeError {
 /// let a = analyzer.analyze("a.log", line.as_bytes()).report(&all);
 /// let b = analyzer.analyze("b.log", line.as_bytes()).report(&all);
 /// let merged = merge_reports(vec![a, b]).unwrap();
-/// assert_eq!(merged.counts.0, vec![("/a".to_string(), 2)]);
+/// assert_eq!(merged.counts.iter().collect::<Vec<_>>(), [("/a", 2)]);
 /// assert_eq!(merged.totals.files, 2);
 /// ```
 pub fn merge_reports(reports: Vec<Report>) -> Result<Report, MergeError> {
@@ -64,7 +64,7 @@ pub fn merge_reports(reports: Vec<Report>) -> Result<Report, MergeError> {
         if !report.complete {
             return Err(MergeError::Incomplete {
                 index,
-                shown: report.counts.0.len() as u64,
+                shown: report.counts.len() as u64,
                 distinct: report.distinct,
             });
         }
@@ -93,7 +93,7 @@ pub fn merge_reports(reports: Vec<Report>) -> Result<Report, MergeError> {
 /// let line = "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
 /// let report = Analyzer::new(all.compile().unwrap()).analyze("a.log", line.as_bytes()).report(&all);
 /// let top = UserOptions { top: 1, ..UserOptions::default() };
-/// assert_eq!(reshow(report.clone(), &top).unwrap().counts.0.len(), 1);
+/// assert_eq!(reshow(report.clone(), &top).unwrap().counts.len(), 1);
 /// let by_status = UserOptions { by: "status".parse().unwrap(), ..top };
 /// assert!(reshow(report, &by_status).unwrap_err().to_string().contains("`by`"));
 /// ```
@@ -101,7 +101,7 @@ pub fn reshow(report: Report, options: &UserOptions) -> Result<Report, MergeErro
     if !report.complete {
         return Err(MergeError::Incomplete {
             index: 0,
-            shown: report.counts.0.len() as u64,
+            shown: report.counts.len() as u64,
             distinct: report.distinct,
         });
     }

@@ -183,11 +183,13 @@ impl Tally {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut errors = self.errors.clone();
         errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-        let counts = self.ranked(options.limit());
+        let counts: RankedCounts = ranked_rows(self.counts.iter(), |&n| n, options.limit())
+            .into_iter()
+            .collect();
         Report {
             complete: counts.len() == self.counts.len(),
             distinct: self.counts.len() as u64,
-            counts: RankedCounts(counts),
+            counts,
             totals: self.totals,
             files,
             errors,
@@ -355,15 +357,66 @@ impl Default for Limit {
     }
 }
 
-/// Counts in rank order, serialized as one JSON object in that order.
+/// Counts in rank order, serialized as one JSON object in that order. The
+/// keys' texts are kept in one string: a report of millions of keys (`--all`
+/// over a crawler's URLs) is not an allocation per key.
+///
+/// ```
+/// use logtally_core::tally::RankedCounts;
+/// let rows: RankedCounts = [("/b", 3), ("/a", 1)].into_iter().collect();
+/// assert_eq!(rows.iter().collect::<Vec<_>>(), [("/b", 3), ("/a", 1)]);
+/// assert_eq!(serde_json::to_string(&rows).unwrap(), r#"{"/b":3,"/a":1}"#);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RankedCounts(pub Vec<(String, u64)>);
+pub struct RankedCounts {
+    texts: String,
+    /// Per row, in rank order: its key's length in `texts` and its count.
+    rows: Vec<(usize, u64)>,
+}
+
+impl RankedCounts {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Appends a row.
+    pub fn push(&mut self, key: &str, count: u64) {
+        self.texts.push_str(key);
+        self.rows.push((key.len(), count));
+    }
+
+    /// The rows in rank order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        let mut start = 0;
+        self.rows.iter().map(move |&(len, n)| {
+            let key = &self.texts[start..start + len];
+            start += len;
+            (key, n)
+        })
+    }
+}
+
+impl<K: AsRef<str>> FromIterator<(K, u64)> for RankedCounts {
+    fn from_iter<I: IntoIterator<Item = (K, u64)>>(rows: I) -> Self {
+        let mut ranked = RankedCounts::default();
+        for (key, n) in rows {
+            ranked.push(key.as_ref(), n);
+        }
+        ranked
+    }
+}
 
 impl Serialize for RankedCounts {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (k, n) in &self.0 {
-            map.serialize_entry(k, n)?;
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (k, n) in self.iter() {
+            map.serialize_entry(k, &n)?;
         }
         map.end()
     }
@@ -378,12 +431,15 @@ impl<'de> Deserialize<'de> for RankedCounts {
                 f.write_str("an object of counts")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RankedCounts, A::Error> {
+                let mut ranked = RankedCounts::default();
                 // A bounded hint, as for Counts: the size comes from the input.
-                let mut rows = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 16));
-                while let Some(row) = map.next_entry::<String, u64>()? {
-                    rows.push(row);
+                ranked
+                    .rows
+                    .reserve(map.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some((key, n)) = map.next_entry::<String, u64>()? {
+                    ranked.push(&key, n);
                 }
-                Ok(RankedCounts(rows))
+                Ok(ranked)
             }
         }
         deserializer.deserialize_map(InOrder)
@@ -450,7 +506,11 @@ impl From<Report> for Tally {
     /// The tally behind a report (exact when the report is complete).
     fn from(report: Report) -> Tally {
         Tally {
-            counts: report.counts.0.into_iter().collect(),
+            counts: report
+                .counts
+                .iter()
+                .map(|(k, n)| (k.to_owned(), n))
+                .collect(),
             totals: report.totals,
             files: report.files,
             errors: report.errors,

@@ -343,7 +343,7 @@ pub fn panels_table(report: &Dashboard, sep: char) -> String {
 /// The counts of a one-key report as CSV (`sep` `,`) or TSV: `KEY,count`.
 pub fn counts_table(report: &logtally_core::Report, sep: char) -> String {
     let mut s = format!("{}{sep}count\n", report.options.by);
-    for (key, n) in &report.counts.0 {
+    for (key, n) in report.counts.iter() {
         let _ = writeln!(s, "{}{sep}{n}", field(key, sep));
     }
     s
