@@ -279,7 +279,9 @@ function onWorkerMessage(event) {
     $('results').hidden = false;
     renderSummary(lastReport, msg.seconds);
     // How the run was made (for the benchmark): counted again from memory, and the memory kept.
-    Object.assign($('summary').dataset, { recounted: String(!!msg.recounted), keptBytes: String(msg.keptBytes || 0) });
+    Object.assign($('summary').dataset, {
+      recounted: String(!!msg.recounted), keptBytes: String(msg.keptBytes || 0), moduleBytes: String(msg.moduleBytes || 0),
+    });
     renderReport(lastReport);
     $('run').disabled = false;
     $('cancel').disabled = true;

@@ -15,13 +15,28 @@ let memoryBytes = () => 0;
 
 // `?memory=MB` on the page (passed on to this worker): the module's memory
 // limit, below the 4 GiB wasm32 can address (a smaller device; the tests).
-const memoryLimit = Number(new URLSearchParams(self.location.search).get('memory')) || 0;
+// `?headroom=MB`: once a run is done, the limit becomes the module's memory
+// then plus MB (a device with little memory to spare; the tests of a filter
+// change that runs out).
+const query = new URLSearchParams(self.location.search);
+let memoryLimit = Number(query.get('memory')) || 0;
+const headroom = Number(query.get('headroom')) || 0;
+/** Sets the module's memory limit, in MiB. */
+let limitMemory = () => {};
 
 /** Binds the module's memory watch, and sets its limit. */
 function watchMemory(mod) {
   outOfMemory = mod.outOfMemory;
   memoryBytes = mod.memoryBytes;
-  mod.limitMemory(memoryLimit);
+  limitMemory = mod.limitMemory;
+  limitMemory(memoryLimit);
+}
+
+/** With `?headroom=MB`: the limit from the memory the module has now. */
+function leaveHeadroom() {
+  if (!headroom) return;
+  memoryLimit = Math.ceil(memoryBytes() / 1048576) + headroom;
+  limitMemory(memoryLimit);
 }
 
 const ready = (async () => {
@@ -77,7 +92,9 @@ function failure(error, files) {
   }
   const names = (files || []).map((f) => f.name);
   const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
-  const limit = memoryLimit ? `over the limit set by ?memory=${memoryLimit}` : '4096 MiB is all a WebAssembly module can address';
+  const limit = memoryLimit
+    ? `over the limit set by ${headroom ? `?headroom=${headroom}, at ${memoryLimit} MiB` : `?memory=${memoryLimit}`}`
+    : '4096 MiB is all a WebAssembly module can address';
   return {
     restart: true,
     message: `Out of memory: an allocation failed with the page's module at ${Math.round(memoryBytes() / 1048576)} MiB ` +
@@ -144,14 +161,18 @@ class Run {
     await Promise.all(Array.from({ length: Math.max(1, threads) }, () => this.lane()));
     while (!this.session.allDone()) await wait(2);
     // Relative times (since 2h) count back from the newest record: now known
-    // (a cancelled run's report cannot apply them: settle throws, saying so).
-    this.session.settle();
+    // (a cancelled run's report cannot apply them: startSettle throws, saying so).
+    if (this.session.startSettle()) {
+      await this.counted();
+      this.session.finishSettle();
+    }
     this.post(true);
     this.complete = !this.cancelled;
+    leaveHeadroom();
     const seconds = (performance.now() - this.started) / 1000;
     postMessage({
       type: 'done', runId: this.runId, report: this.session.report(this.top), seconds, threads,
-      cancelled: this.cancelled, recounted: false, keptBytes: this.session.keptBytes(),
+      cancelled: this.cancelled, recounted: false, keptBytes: this.session.keptBytes(), moduleBytes: memoryBytes(),
     });
   }
 
@@ -160,14 +181,16 @@ class Run {
    * again from the records the module kept, without reading the files.
    * False when the module cannot (see `Session.retally`): read them again.
    */
-  recount(msg) {
+  async recount(msg) {
     const same = this.complete && this.files.length === msg.files.length &&
       this.files.every((f, i) => f.name === msg.files[i].name && f.size === msg.files[i].size &&
         f.lastModified === msg.files[i].lastModified);
     if (!same) return false;
     const started = performance.now();
     // Options that do not compile throw (the page shows why) and keep this run.
-    if (!this.session.retally(JSON.stringify(msg.options))) return false;
+    if (!this.session.startRetally(JSON.stringify(msg.options))) return false;
+    await this.counted();
+    if (!this.session.finishRetally()) return false;
     const seconds = (performance.now() - started) / 1000;
     this.runId = msg.runId;
     this.top = msg.top;
@@ -177,9 +200,18 @@ class Run {
     });
     postMessage({
       type: 'done', runId: this.runId, report: this.session.report(this.top), seconds, threads,
-      cancelled: false, recounted: true, keptBytes: this.session.keptBytes(),
+      cancelled: false, recounted: true, keptBytes: this.session.keptBytes(), moduleBytes: memoryBytes(),
     });
     return true;
+  }
+
+  /**
+   * Waits for the count the pool makes of the kept records (a filter change,
+   * relative times), polling, so that a thread that ran out of memory ends
+   * the wait (`wait` throws) instead of hanging the page.
+   */
+  async counted() {
+    while (!this.session.retallyDone()) await wait(2);
   }
 
   /** Gives the module's memory for this run back. */
@@ -205,7 +237,7 @@ async function start(msg) {
   const previous = last;
   if (previous) {
     await previous.finished;
-    if (previous.recount(msg)) return;
+    if (await previous.recount(msg)) return;
     previous.free();
     last = null;
   }

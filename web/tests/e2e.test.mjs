@@ -307,3 +307,60 @@ test('a drop that runs the module out of memory says so, naming the file, and th
     await limited.close();
   }
 });
+
+test('a filter change that runs the module out of memory says so, rather than waiting forever', async () => {
+  // The count again of the kept records builds a second dashboard beside the
+  // first, on the pool's threads: with less memory to spare after the run
+  // than that needs (`?headroom=`), a thread runs out during the change.
+  mkdirSync(work, { recursive: true });
+  const [many] = execFileSync(gen, [join(work, 'recount'), '1', '300000', '5', 'wild']).toString().trim().split('\n');
+  const MiB = 1 << 20;
+  const state = (page) => page.$eval('#status', (s) => [s.dataset.state, s.textContent]);
+  const settled = (page) => page.waitForFunction(
+    () => ['done', 'error'].includes(document.getElementById('status').dataset.state), null,
+    { timeout: 120_000, polling: 100 });
+  const moduleBytes = (page) => page.$eval('#summary', (s) => Number(s.dataset.moduleBytes));
+  const changeFilter = async (page) => {
+    const cards = await page.$('#dashboard .lt-cards');
+    await page.fill('#where', 'status>=100'); // every record: a whole second dashboard
+    await page.press('#where', 'Enter');
+    await page.waitForFunction((el) => !el.isConnected || document.getElementById('status').dataset.state === 'error',
+      cards, { timeout: 120_000, polling: 100 });
+    await settled(page);
+    return state(page);
+  };
+  const open = async (query) => {
+    const page = await browser.newPage();
+    await page.goto(origin + '/' + query);
+    await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 60_000 });
+    await page.check('#dashboard-mode');
+    await page.setInputFiles('input[type=file]', [many]);
+    await settled(page);
+    return page;
+  };
+
+  // Without a limit, the change needs this much more memory than the run left.
+  const free = await open('');
+  assert.deepEqual((await state(free))[0], 'done');
+  const afterRun = await moduleBytes(free);
+  const [changed, how] = await changeFilter(free);
+  assert.equal(changed, 'done', how);
+  assert.equal(await free.$eval('#summary', (s) => s.dataset.recounted), 'true');
+  const grown = (await moduleBytes(free)) - afterRun;
+  await free.close();
+  assert.ok(grown >= 24 * MiB, `the filter change needs more memory than the run left (${grown / MiB} MiB)`);
+
+  const limited = await open('?headroom=8');
+  const [ran, ranHow] = await state(limited);
+  assert.equal(ran, 'done', ranHow);
+  const [failed, why] = await changeFilter(limited);
+  assert.equal(failed, 'error', why);
+  assert.match(why, /Out of memory: an allocation failed with the page's module at \d+ MiB \(over the limit set by \?headroom=8, at \d+ MiB\) while counting 1 file\(s\)/);
+  // Its workers start again: the next drop is counted.
+  await limited.fill('#where', '');
+  await limited.setInputFiles('input[type=file]', [join(root, 'samples', 'apache_logs.gz')]);
+  await settled(limited);
+  assert.equal((await state(limited))[0], 'done');
+  assert.equal(Number(await limited.$eval('#summary', (s) => s.dataset.lines)), 10000);
+  await limited.close();
+});

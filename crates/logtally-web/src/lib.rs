@@ -135,6 +135,31 @@ pub struct Session {
     wave: usize,
     /// Options with relative times, to count with once every file is read.
     relative: Option<UserOptions>,
+    /// A count of the kept records again under way ([`Session::start_retally`]).
+    recount: Option<Arc<Mutex<Option<Recounted>>>>,
+}
+
+/// A count of the kept records again: the tally, the analyzer and options it
+/// was made with; `None` when relative times found no record with a time.
+type Recounted = Result<Option<(Tally, Analyzer, UserOptions)>, OptionsError>;
+
+/// The kept records counted with `options` (relative times made absolute
+/// from the newest of them, counted as a relative time's first pass counts it).
+fn recount(kept: &Kept, options: UserOptions) -> Recounted {
+    let records: Vec<&FileRecords> = kept.files.iter().flatten().collect();
+    let options = match options.newest_probe() {
+        None => options,
+        Some(probe) => {
+            let newest = retally_files(&Analyzer::new(probe.compile()?), &records).newest();
+            match newest {
+                Some(newest) => options.before_newest(newest),
+                None => return Ok(None),
+            }
+        }
+    };
+    let analyzer = Analyzer::new(options.compile()?);
+    let total = retally_files(&analyzer, &records);
+    Ok(Some((total, analyzer, options)))
 }
 
 impl Session {
@@ -176,6 +201,7 @@ impl Session {
             spawn,
             deferred: Vec::new(),
             wave,
+            recount: None,
         })
     }
 
@@ -279,42 +305,81 @@ impl Session {
     /// panels or bucket) instead of reading the files again: `Ok(true)` when
     /// done, the session's report then being the new options' one;
     /// `Ok(false)` when the session cannot (a run with one key, unfinished
-    /// or cancelled, records over the memory budget, or options that read
-    /// lines otherwise: log format, line limit, `book_compat`).
+    /// or cancelled, records over the memory budget, options that read
+    /// lines otherwise: log format, line limit, `book_compat`; or relative
+    /// times and no record with a time). Waits for the count: the page uses
+    /// [`start_retally`](Self::start_retally) instead, which does not.
     pub fn retally(&mut self, options: UserOptions) -> Result<bool, OptionsError> {
+        if !self.start_retally(options)? {
+            return Ok(false);
+        }
+        while !self.retally_done() {
+            std::thread::yield_now();
+        }
+        self.finish_retally()
+    }
+
+    /// Starts counting the kept records again with `options` (see
+    /// [`retally`](Self::retally)) on the pool, and returns: `Ok(false)`
+    /// when the session cannot, options that do not compile an error now.
+    /// The host polls [`retally_done`](Self::retally_done), so that a pool
+    /// thread that runs out of memory stops the page's wait rather than
+    /// hanging it, then calls [`finish_retally`](Self::finish_retally).
+    pub fn start_retally(&mut self, options: UserOptions) -> Result<bool, OptionsError> {
         let same_reading = self.options.log_format == options.log_format
             && self.options.max_line == options.max_line
             && self.options.book_compat == options.book_compat;
         if !(self.options.report && options.report && same_reading && self.records_kept()) {
             return Ok(false);
         }
-        let Some(options) = self.absolute(options)? else {
-            return Ok(false); // no record has a time to count back from
-        };
-        let analyzer = Analyzer::new(options.compile()?);
-        let kept = self.kept.lock().unwrap();
-        let records: Vec<&FileRecords> = kept.files.iter().flatten().collect();
-        let total = retally_files(&analyzer, &records);
-        drop(kept);
-        *self.total.lock().unwrap() = total;
-        self.analyzer = analyzer;
-        self.options = options;
+        match options.newest_probe() {
+            Some(probe) => drop(probe.compile()?),
+            None => drop(options.compile()?),
+        }
+        let kept = Arc::clone(&self.kept);
+        let slot: Arc<Mutex<Option<Recounted>>> = Arc::default();
+        let made = Arc::clone(&slot);
+        let task: FileTask = Box::new(move || {
+            let recounted = recount(&kept.lock().unwrap(), options);
+            *made.lock().unwrap() = Some(recounted);
+        });
+        self.recount = Some(slot);
+        match self.spawn {
+            Some(spawn) => spawn(task),
+            None => task(),
+        }
         Ok(true)
     }
 
-    /// `options` with relative times made absolute from the newest of the
-    /// kept records (counted as a relative time's first pass counts them);
-    /// `None` when no kept record has a time to count back from. The caller
-    /// checks that the records are kept ([`records_kept`](Self::records_kept)).
-    fn absolute(&self, options: UserOptions) -> Result<Option<UserOptions>, OptionsError> {
-        let Some(probe) = options.newest_probe() else {
-            return Ok(Some(options));
+    /// Whether the count started by [`start_retally`](Self::start_retally)
+    /// is done (true when none was started).
+    pub fn retally_done(&self) -> bool {
+        self.recount
+            .as_ref()
+            .is_none_or(|slot| slot.lock().unwrap().is_some())
+    }
+
+    /// Makes the finished count the session's report: `Ok(true)`; `Ok(false)`
+    /// when relative times found no record with a time, or no count is done.
+    pub fn finish_retally(&mut self) -> Result<bool, OptionsError> {
+        let Some(slot) = self.recount.take() else {
+            return Ok(false);
         };
-        let analyzer = Analyzer::new(probe.compile()?);
-        let kept = self.kept.lock().unwrap();
-        let records: Vec<&FileRecords> = kept.files.iter().flatten().collect();
-        let newest = retally_files(&analyzer, &records).newest();
-        Ok(newest.map(|newest| options.before_newest(newest)))
+        let recounted = slot.lock().unwrap().take();
+        match recounted {
+            Some(Ok(Some((total, analyzer, options)))) => {
+                *self.total.lock().unwrap() = total;
+                self.analyzer = analyzer;
+                self.options = options;
+                Ok(true)
+            }
+            Some(Ok(None)) => Ok(false),
+            Some(Err(e)) => Err(e),
+            None => {
+                self.recount = Some(slot); // not done yet
+                Ok(false)
+            }
+        }
     }
 
     /// Whether every file is read, not cancelled, and its records kept.
@@ -330,9 +395,24 @@ impl Session {
 
     /// Once every file is read: counts with relative times (`since: "2h"`)
     /// made absolute from the newest record. An error says why it cannot be.
+    /// Waits for the count: the page uses [`start_settle`](Self::start_settle).
     pub fn settle(&mut self) -> Result<(), String> {
+        if self.start_settle()? {
+            while !self.retally_done() {
+                std::thread::yield_now();
+            }
+            self.finish_settle()?;
+        }
+        Ok(())
+    }
+
+    /// Starts the count of [`settle`](Self::settle): `Ok(false)` when there
+    /// is nothing to settle; else the host polls
+    /// [`retally_done`](Self::retally_done), then calls
+    /// [`finish_settle`](Self::finish_settle).
+    pub fn start_settle(&mut self) -> Result<bool, String> {
         let Some(options) = self.relative.take() else {
-            return Ok(());
+            return Ok(false);
         };
         if self.cancelled.load(Ordering::Relaxed) {
             // Read without its times, the partial tally would pass for them.
@@ -344,9 +424,15 @@ impl Session {
                 KEEP_BUDGET >> 20
             ));
         }
-        match self.absolute(options).map_err(|e| e.to_string())? {
-            None => Err("relative since/until: no record has a time".into()),
-            Some(options) => self.retally(options).map(|_| ()).map_err(|e| e.to_string()),
+        self.start_retally(options).map_err(|e| e.to_string())
+    }
+
+    /// Ends the count of [`start_settle`](Self::start_settle).
+    pub fn finish_settle(&mut self) -> Result<(), String> {
+        match self.finish_retally() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("relative since/until: no record has a time".into()),
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -540,19 +626,44 @@ pub mod browser {
             self.0.cancel();
         }
 
-        /// Counts the kept records again with the options given as JSON:
-        /// true when done (the report is then the new options'), false when
-        /// the files must be read again (see [`Session::retally`]).
-        pub fn retally(&mut self, options_json: &str) -> Result<bool, JsError> {
+        /// Starts counting the kept records again with the options given as
+        /// JSON: true when started (poll `retallyDone`, then `finishRetally`),
+        /// false when the files must be read again (see [`Session::retally`]);
+        /// throws for options that do not compile.
+        #[wasm_bindgen(js_name = startRetally)]
+        pub fn start_retally(&mut self, options_json: &str) -> Result<bool, JsError> {
             UserOptions::from_json(options_json)
-                .and_then(|options| self.0.retally(options))
+                .and_then(|options| self.0.start_retally(options))
                 .map_err(|e| JsError::new(&e.to_string()))
         }
 
-        /// Once every file is read: counts with relative times made absolute
-        /// (see [`Session::settle`]); throws saying why it cannot.
-        pub fn settle(&mut self) -> Result<(), JsError> {
-            self.0.settle().map_err(|e| JsError::new(&e))
+        /// Whether the count started by `startRetally` or `startSettle` is done.
+        #[wasm_bindgen(js_name = retallyDone)]
+        pub fn retally_done(&self) -> bool {
+            self.0.retally_done()
+        }
+
+        /// Makes the finished count the report: true; false when the files
+        /// must be read again (see [`Session::finish_retally`]).
+        #[wasm_bindgen(js_name = finishRetally)]
+        pub fn finish_retally(&mut self) -> Result<bool, JsError> {
+            self.0
+                .finish_retally()
+                .map_err(|e| JsError::new(&e.to_string()))
+        }
+
+        /// Once every file is read: starts counting with relative times made
+        /// absolute (see [`Session::start_settle`]): true when started (poll
+        /// `retallyDone`, then `finishSettle`); throws saying why it cannot.
+        #[wasm_bindgen(js_name = startSettle)]
+        pub fn start_settle(&mut self) -> Result<bool, JsError> {
+            self.0.start_settle().map_err(|e| JsError::new(&e))
+        }
+
+        /// Ends the count of `startSettle`; throws saying why it could not be made.
+        #[wasm_bindgen(js_name = finishSettle)]
+        pub fn finish_settle(&mut self) -> Result<(), JsError> {
+            self.0.finish_settle().map_err(|e| JsError::new(&e))
         }
 
         /// Memory the kept records take, in bytes.
@@ -778,6 +889,40 @@ mod tests {
         let mut one_key_session = finished_session(one_key, 1);
         assert_eq!(one_key_session.kept_bytes(), 0);
         assert!(!one_key_session.retally(report).unwrap());
+    }
+
+    #[test]
+    fn a_filter_change_on_the_pool_is_polled_to_its_end() {
+        let report = UserOptions {
+            report: true,
+            ..UserOptions::default()
+        };
+        let mut session = Session::new(report.clone(), Some(thread), 1).unwrap();
+        let id = session.start_file("apache_logs-0.gz");
+        session.feed(id, sample());
+        session.end_file(id);
+        while !session.all_done() {
+            std::thread::yield_now();
+        }
+        let errors = UserOptions {
+            conditions: vec!["status>=400".into()],
+            ..report.clone()
+        };
+        assert!(session.start_retally(errors.clone()).unwrap());
+        while !session.retally_done() {
+            std::thread::yield_now();
+        }
+        assert!(session.finish_retally().unwrap());
+        let read_again = finished_session(errors, 1);
+        assert!(session.report_json(0) == read_again.report_json(0));
+        // Options that do not compile are refused before any count starts.
+        let bad = UserOptions {
+            conditions: vec!["status>>4".into()],
+            ..report
+        };
+        assert!(session.start_retally(bad).is_err());
+        assert!(session.retally_done());
+        assert!(!session.finish_retally().unwrap(), "no count was started");
     }
 
     #[test]
