@@ -1,15 +1,14 @@
-//! Count per key: a hash table whose entries keep their key's hash, so that
-//! growing it and merging two of them read no key's text again; the keys'
-//! texts one after another in one string, so that a new key is a copy into
-//! it rather than an allocation of its own.
+//! Count per key: the keys in the order they came, their texts one after
+//! another in one string, and a hash index of small slots beside them.
 //!
-//! A crawler's logs bring a new key on nearly every line: with the hash kept,
-//! a key is hashed once where it is first counted in a process; growing the
-//! table and folding one file's counts into another's (the seed's
-//! `Counter.update`) move hashes, and compare texts only where the whole
-//! 64-bit hashes agree. With the texts in one string, two million keys are
-//! not two million allocations to make, copy between processes and free
-//! (malloc and free were a tenth of such a run).
+//! A crawler's logs bring a new key on nearly every line. A new key is a copy
+//! into the string and an entry pushed onto a list, not an allocation of its
+//! own (malloc and free were a tenth of a run over two million keys); the
+//! index holds 8 bytes a key (its place and 32 bits of its hash), so growing
+//! it moves little memory and reads no key; and everything that walks the
+//! keys (merging, shipping, ranking) reads the list and the texts in order.
+//! Merging one file's counts into another's (the seed's `Counter.update`)
+//! hashes nothing: the hashes travel with the entries.
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -38,18 +37,28 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// ```
 #[derive(Clone, Default)]
 pub struct Counts {
-    table: HashTable<Counted>,
-    /// Every key's text, one after another in the order they came.
+    /// Where each key is in `entries`, filed by its hash.
+    index: HashTable<Slot>,
+    /// The keys in the order they came.
+    entries: Vec<Counted>,
+    /// Every key's text, one after another in the order of `entries`.
     texts: String,
 }
 
-/// One key (its place in the texts), its count and its hash.
+/// An index entry: a key's place in the entries and 32 bits of its hash.
+#[derive(Clone, Copy)]
+struct Slot {
+    at: u32,
+    hash: u32,
+}
+
+/// One key: its place in the texts, its count and its hash.
 #[derive(Clone, Copy)]
 struct Counted {
     start: usize,
     len: usize,
     count: u64,
-    hash: u64,
+    hash: u32,
 }
 
 impl Counted {
@@ -65,19 +74,30 @@ fn hasher() -> &'static SeedableRandomState {
     HASHER.get_or_init(SeedableRandomState::random)
 }
 
-fn hash_of(key: &[u8]) -> u64 {
-    hasher().hash_one(key)
+/// The 32 bits of `key`'s hash a [`Slot`] keeps.
+fn hash_of(key: &[u8]) -> u32 {
+    (hasher().hash_one(key) >> 32) as u32
+}
+
+/// The index's hash from a slot's 32 bits: multiplied by an odd constant, so
+/// that both the low bits (the bucket) and the top seven (the tag) vary.
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+fn filed(slot: &Slot) -> u64 {
+    spread(slot.hash)
 }
 
 impl Counts {
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.entries.len()
     }
 
     /// Whether no key was counted.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.entries.is_empty()
     }
 
     /// The count of `key`, if it was counted.
@@ -88,15 +108,21 @@ impl Counts {
     /// The entry of `key`, if it was counted.
     fn find(&self, key: &str) -> Option<&Counted> {
         let hash = hash_of(key.as_bytes());
-        let texts = self.texts.as_str();
-        self.table
-            .find(hash, |c| c.hash == hash && c.key(texts) == key)
+        let Counts {
+            index,
+            entries,
+            texts,
+        } = self;
+        let slot = index.find(spread(hash), |slot| {
+            slot.hash == hash && entries[slot.at as usize].key(texts) == key
+        })?;
+        Some(&entries[slot.at as usize])
     }
 
-    /// The keys and their counts, in no order.
+    /// The keys and their counts, in the order they were first counted.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
         let texts = self.texts.as_str();
-        self.table.iter().map(move |c| (c.key(texts), c.count))
+        self.entries.iter().map(move |c| (c.key(texts), c.count))
     }
 
     /// Adds `n` to the count of `key`.
@@ -109,14 +135,24 @@ impl Counts {
     /// they add up). Found by its bytes, with no UTF-8 check unless it is new.
     pub(crate) fn add_bytes(&mut self, key: &[u8], n: u64) {
         let hash = hash_of(key);
-        let Counts { table, texts } = self;
-        let same =
-            |c: &Counted| c.hash == hash && &texts.as_bytes()[c.start..c.start + c.len] == key;
-        match table.entry(hash, same, |c| c.hash) {
-            Entry::Occupied(mut place) => place.get_mut().count += n,
+        let Counts {
+            index,
+            entries,
+            texts,
+        } = self;
+        let same = |slot: &Slot| {
+            let c = &entries[slot.at as usize];
+            slot.hash == hash && &texts.as_bytes()[c.start..c.start + c.len] == key
+        };
+        match index.entry(spread(hash), same, filed) {
+            Entry::Occupied(slot) => entries[slot.get().at as usize].count += n,
             Entry::Vacant(place) => match std::str::from_utf8(key) {
                 Ok(text) => {
-                    place.insert(Counted {
+                    place.insert(Slot {
+                        at: place_of(entries),
+                        hash,
+                    });
+                    entries.push(Counted {
                         start: texts.len(),
                         len: text.len(),
                         count: n,
@@ -130,13 +166,21 @@ impl Counts {
     }
 
     /// Adds `n` to the count of `key`, whose hash (by this process's hasher) is `hash`.
-    fn add_hashed(&mut self, key: &str, hash: u64, n: u64) {
-        let Counts { table, texts } = self;
-        let same = |c: &Counted| c.hash == hash && c.key(texts) == key;
-        match table.entry(hash, same, |c| c.hash) {
-            Entry::Occupied(mut place) => place.get_mut().count += n,
+    fn add_hashed(&mut self, key: &str, hash: u32, n: u64) {
+        let Counts {
+            index,
+            entries,
+            texts,
+        } = self;
+        let same = |slot: &Slot| slot.hash == hash && entries[slot.at as usize].key(texts) == key;
+        match index.entry(spread(hash), same, filed) {
+            Entry::Occupied(slot) => entries[slot.get().at as usize].count += n,
             Entry::Vacant(place) => {
-                place.insert(Counted {
+                place.insert(Slot {
+                    at: place_of(entries),
+                    hash,
+                });
+                entries.push(Counted {
                     start: texts.len(),
                     len: key.len(),
                     count: n,
@@ -145,6 +189,13 @@ impl Counts {
                 texts.push_str(key);
             }
         }
+    }
+
+    /// Room for `keys` more keys of `bytes` bytes of text in all.
+    fn reserve(&mut self, keys: usize, bytes: usize) {
+        self.index.reserve(keys, filed);
+        self.entries.reserve(keys);
+        self.texts.reserve(bytes);
     }
 
     /// Adds the counts of `other`, folding the smaller table into the larger
@@ -162,19 +213,25 @@ impl Counts {
         if self.len() < smaller.len() {
             std::mem::swap(self, &mut smaller);
         }
-        self.table.reserve(smaller.len(), |c| c.hash);
-        for counted in smaller.table.iter() {
+        self.reserve(smaller.len(), smaller.texts.len());
+        for counted in &smaller.entries {
             self.add_hashed(counted.key(&smaller.texts), counted.hash, counted.count);
         }
     }
 
     /// Adds the counts of `shipped`, hashing each key (it comes from another process).
     pub fn add_shipped(&mut self, shipped: &ShippedCounts) {
-        self.table.reserve(shipped.len(), |c| c.hash);
+        self.reserve(shipped.len(), shipped.texts.len());
         for (key, n) in shipped.iter() {
             self.add(key, n);
         }
     }
+}
+
+/// The place the next of `entries` takes, as an index slot keeps it.
+fn place_of(entries: &[Counted]) -> u32 {
+    // 2^32 distinct keys would take hundreds of GiB before this.
+    u32::try_from(entries.len()).expect("fewer than 2^32 distinct keys")
 }
 
 /// The count of a key that was counted.
@@ -197,18 +254,18 @@ impl IntoIterator for Counts {
     type Item = (String, u64);
     type IntoIter = CountsIntoIter;
 
-    /// The keys and their counts, in no order.
+    /// The keys and their counts, in the order they were first counted.
     fn into_iter(self) -> CountsIntoIter {
         CountsIntoIter {
-            table: self.table.into_iter(),
+            entries: self.entries.into_iter(),
             texts: self.texts,
         }
     }
 }
 
-/// The keys of [`Counts`] and their counts, in no order.
+/// The keys of [`Counts`] and their counts, in the order they were first counted.
 pub struct CountsIntoIter {
-    table: hashbrown::hash_table::IntoIter<Counted>,
+    entries: std::vec::IntoIter<Counted>,
     texts: String,
 }
 
@@ -216,13 +273,13 @@ impl Iterator for CountsIntoIter {
     type Item = (String, u64);
 
     fn next(&mut self) -> Option<(String, u64)> {
-        self.table
+        self.entries
             .next()
             .map(|c| (c.key(&self.texts).to_owned(), c.count))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.table.size_hint()
+        self.entries.size_hint()
     }
 }
 
@@ -231,7 +288,7 @@ impl FromIterator<(String, u64)> for Counts {
     fn from_iter<I: IntoIterator<Item = (String, u64)>>(items: I) -> Self {
         let mut counts = Counts::default();
         let items = items.into_iter();
-        counts.table.reserve(items.size_hint().0, |c| c.hash);
+        counts.reserve(items.size_hint().0, 0);
         for (key, n) in items {
             counts.add(&key, n);
         }
@@ -275,7 +332,7 @@ impl<'de> Deserialize<'de> for Counts {
                 let mut counts = Counts::default();
                 // A bounded hint: the size comes from the input.
                 let hint = map.size_hint().unwrap_or(0).min(1 << 16);
-                counts.table.reserve(hint, |c| c.hash);
+                counts.reserve(hint, 0);
                 while let Some((key, n)) = map.next_entry::<String, u64>()? {
                     counts.add(&key, n);
                 }
@@ -333,15 +390,9 @@ impl ShippedCounts {
 impl From<Counts> for ShippedCounts {
     /// `counts`' texts as they are, and their rows in the same order.
     fn from(counts: Counts) -> Self {
-        let mut rows: Vec<(usize, usize, u64)> = counts
-            .table
-            .iter()
-            .map(|c| (c.start, c.len, c.count))
-            .collect();
-        rows.sort_unstable_by_key(|&(start, _, _)| start);
         ShippedCounts {
+            rows: counts.entries.iter().map(|c| (c.len, c.count)).collect(),
             texts: counts.texts,
-            rows: rows.into_iter().map(|(_, len, n)| (len, n)).collect(),
         }
     }
 }
