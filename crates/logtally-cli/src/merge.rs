@@ -124,18 +124,13 @@ fn run_states(cli: MergeCli) -> anyhow::Result<ExitCode> {
     if let Err(why) = output::check_one_panel(&user, format) {
         anyhow::bail!(why);
     }
-    let (text, report) = output::render_tally(
-        &merged.tally,
-        &user,
-        format,
-        cli.show.color_on(),
-        0.0,
-        false,
-    );
-    output::emit(&text, cli.show.output.as_deref())?;
+    // The state first: the report then takes over the merged tally's keys.
     if let Some(path) = &cli.show.state {
         output::write_state(path, &merged)?;
     }
+    let (text, report) =
+        output::render_tally(merged.tally, &user, format, cli.show.color_on(), 0.0, false);
+    output::emit(&text, cli.show.output.as_deref())?;
     Ok(if report.files.iter().any(|f| f.failed) {
         ExitCode::from(1)
     } else {

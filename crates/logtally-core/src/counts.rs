@@ -120,9 +120,23 @@ impl Counts {
     }
 
     /// The keys and their counts, in the order they were first counted.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + Clone + '_ {
         let texts = self.texts.as_str();
         self.entries.iter().map(move |c| (c.key(texts), c.count))
+    }
+
+    /// The keys with their counts and where they start in the texts
+    /// ([`into_texts`](Self::into_texts)), in the order they were first counted.
+    pub(crate) fn iter_placed(&self) -> impl Iterator<Item = (&str, (u64, usize))> + Clone + '_ {
+        let texts = self.texts.as_str();
+        self.entries
+            .iter()
+            .map(move |c| (c.key(texts), (c.count, c.start)))
+    }
+
+    /// Every key's text, one after another.
+    pub(crate) fn into_texts(self) -> String {
+        self.texts
     }
 
     /// Adds `n` to the count of `key`.

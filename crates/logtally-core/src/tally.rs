@@ -179,16 +179,47 @@ impl Tally {
     /// The report in logtally's JSON schema, files and problems in a stable
     /// order, showing the rows `options` asks for.
     pub fn report(&self, options: &UserOptions) -> Report {
+        let counts: RankedCounts = ranked_rows(self.counts.iter(), |&n| n, options.limit())
+            .into_iter()
+            .collect();
+        self.report_with(counts, self.counts.len(), options)
+    }
+
+    /// The report ([`report`](Self::report)) of a tally no longer needed: its
+    /// keys' texts move into the report rather than being copied.
+    ///
+    /// ```
+    /// use logtally_core::{tally::Tally, UserOptions};
+    /// let mut t = Tally::default();
+    /// for (k, n) in [("/a", 1), ("/b", 3)] { t.add_count(k, n); }
+    /// let report = t.clone().into_report(&UserOptions::default());
+    /// assert_eq!(report.counts, t.report(&UserOptions::default()).counts);
+    /// assert_eq!(report.counts.iter().collect::<Vec<_>>(), [("/b", 3), ("/a", 1)]);
+    /// ```
+    pub fn into_report(mut self, options: &UserOptions) -> Report {
+        let counts = std::mem::take(&mut self.counts);
+        let rows: Vec<(usize, usize, u64)> =
+            ranked_rows(counts.iter_placed(), |&(n, _)| n, options.limit())
+                .into_iter()
+                .map(|(key, (n, start))| (start, key.len(), n))
+                .collect();
+        let distinct = counts.len();
+        let ranked = RankedCounts {
+            texts: counts.into_texts(),
+            rows,
+        };
+        self.report_with(ranked, distinct, options)
+    }
+
+    /// The report showing `counts`, ranked from this tally's `distinct` keys.
+    fn report_with(&self, counts: RankedCounts, distinct: usize, options: &UserOptions) -> Report {
         let mut files = self.files.clone();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut errors = self.errors.clone();
         errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-        let counts: RankedCounts = ranked_rows(self.counts.iter(), |&n| n, options.limit())
-            .into_iter()
-            .collect();
         Report {
-            complete: counts.len() == self.counts.len(),
-            distinct: self.counts.len() as u64,
+            complete: counts.len() == distinct,
+            distinct: distinct as u64,
             counts,
             totals: self.totals,
             files,
@@ -209,14 +240,16 @@ impl Tally {
 /// (`/catalog/item-000...`), and comparing strings from their start was most
 /// of the time of `--all` on two million of them.
 pub(crate) fn ranked_rows<'a, T: Send>(
-    rows: impl Iterator<Item = (&'a str, T)>,
+    rows: impl Iterator<Item = (&'a str, T)> + Clone,
     count: impl Fn(&T) -> u64,
     limit: Limit,
 ) -> Vec<(&'a str, T)> {
-    let rows: Vec<(&str, T)> = rows.filter(|(_, t)| count(t) >= limit.min_count).collect();
-    let shared = shared_prefix(rows.iter().map(|(key, _)| key.as_bytes()));
+    // Two passes over the rows rather than a list of them in between (two
+    // million rows are 48 MB of fresh pages).
+    let shown = |(_, t): &(&str, T)| count(t) >= limit.min_count;
+    let shared = shared_prefix(rows.clone().filter(shown).map(|(key, _)| key.as_bytes()));
     let mut rows: Vec<(u64, u64, &str, T)> = rows
-        .into_iter()
+        .filter(shown)
         .map(|(key, t)| (count(&t), bytes_after(key.as_bytes(), shared), key, t))
         .collect();
     // Count descending, then the key: the cached bytes decide unless they tie.
@@ -359,7 +392,9 @@ impl Default for Limit {
 
 /// Counts in rank order, serialized as one JSON object in that order. The
 /// keys' texts are kept in one string: a report of millions of keys (`--all`
-/// over a crawler's URLs) is not an allocation per key.
+/// over a crawler's URLs) is not an allocation per key, and a report made
+/// from a tally it consumes ([`Tally::into_report`]) takes over the tally's
+/// texts without copying them.
 ///
 /// ```
 /// use logtally_core::tally::RankedCounts;
@@ -367,11 +402,11 @@ impl Default for Limit {
 /// assert_eq!(rows.iter().collect::<Vec<_>>(), [("/b", 3), ("/a", 1)]);
 /// assert_eq!(serde_json::to_string(&rows).unwrap(), r#"{"/b":3,"/a":1}"#);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct RankedCounts {
     texts: String,
-    /// Per row, in rank order: its key's length in `texts` and its count.
-    rows: Vec<(usize, u64)>,
+    /// Per row, in rank order: where its key is in `texts` (start, length) and its count.
+    rows: Vec<(usize, usize, u64)>,
 }
 
 impl RankedCounts {
@@ -387,20 +422,26 @@ impl RankedCounts {
 
     /// Appends a row.
     pub fn push(&mut self, key: &str, count: u64) {
+        self.rows.push((self.texts.len(), key.len(), count));
         self.texts.push_str(key);
-        self.rows.push((key.len(), count));
     }
 
     /// The rows in rank order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
-        let mut start = 0;
-        self.rows.iter().map(move |&(len, n)| {
-            let key = &self.texts[start..start + len];
-            start += len;
-            (key, n)
-        })
+        self.rows
+            .iter()
+            .map(|&(start, len, n)| (&self.texts[start..start + len], n))
     }
 }
+
+/// Equal when they show the same rows in the same order (wherever their texts lie).
+impl PartialEq for RankedCounts {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for RankedCounts {}
 
 impl<K: AsRef<str>> FromIterator<(K, u64)> for RankedCounts {
     fn from_iter<I: IntoIterator<Item = (K, u64)>>(rows: I) -> Self {
