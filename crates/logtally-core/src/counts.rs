@@ -119,14 +119,15 @@ impl Counts {
         Some(&entries[slot.at as usize])
     }
 
-    /// The keys and their counts, in the order they were first counted.
+    /// The keys and their counts, in the order they came into this table (a
+    /// merge keeps the larger table's order): no order to rely on.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + Clone + '_ {
         let texts = self.texts.as_str();
         self.entries.iter().map(move |c| (c.key(texts), c.count))
     }
 
     /// The keys with their counts and where they start in the texts
-    /// ([`into_texts`](Self::into_texts)), in the order they were first counted.
+    /// ([`into_texts`](Self::into_texts)), as [`iter`](Self::iter) gives them.
     pub(crate) fn iter_placed(&self) -> impl Iterator<Item = (&str, (u64, usize))> + Clone + '_ {
         let texts = self.texts.as_str();
         self.entries
@@ -268,7 +269,7 @@ impl IntoIterator for Counts {
     type Item = (String, u64);
     type IntoIter = CountsIntoIter;
 
-    /// The keys and their counts, in the order they were first counted.
+    /// The keys and their counts, as [`Counts::iter`] gives them.
     fn into_iter(self) -> CountsIntoIter {
         CountsIntoIter {
             entries: self.entries.into_iter(),
@@ -277,7 +278,7 @@ impl IntoIterator for Counts {
     }
 }
 
-/// The keys of [`Counts`] and their counts, in the order they were first counted.
+/// The keys of [`Counts`] and their counts, moved out (as [`Counts::iter`] gives them).
 pub struct CountsIntoIter {
     entries: std::vec::IntoIter<Counted>,
     texts: String,
