@@ -163,17 +163,7 @@ impl Counts {
             Entry::Occupied(slot) => entries[slot.get().at as usize].count += n,
             Entry::Vacant(place) => match std::str::from_utf8(key) {
                 Ok(text) => {
-                    place.insert(Slot {
-                        at: place_of(entries),
-                        hash,
-                    });
-                    entries.push(Counted {
-                        start: texts.len(),
-                        len: text.len(),
-                        count: n,
-                        hash,
-                    });
-                    texts.push_str(text);
+                    place.insert(push_key(entries, texts, text, hash, n));
                 }
                 Err(_) => self.add(&String::from_utf8_lossy(key), n),
             },
@@ -191,17 +181,7 @@ impl Counts {
         match index.entry(spread(hash), same, filed) {
             Entry::Occupied(slot) => entries[slot.get().at as usize].count += n,
             Entry::Vacant(place) => {
-                place.insert(Slot {
-                    at: place_of(entries),
-                    hash,
-                });
-                entries.push(Counted {
-                    start: texts.len(),
-                    len: key.len(),
-                    count: n,
-                    hash,
-                });
-                texts.push_str(key);
+                place.insert(push_key(entries, texts, key, hash, n));
             }
         }
     }
@@ -243,10 +223,19 @@ impl Counts {
     }
 }
 
-/// The place the next of `entries` takes, as an index slot keeps it.
-fn place_of(entries: &[Counted]) -> u32 {
+/// Appends a new `key` (counted `n` times, of this process's `hash`) to the
+/// entries and their texts; the index slot that finds it.
+fn push_key(entries: &mut Vec<Counted>, texts: &mut String, key: &str, hash: u32, n: u64) -> Slot {
     // 2^32 distinct keys would take hundreds of GiB before this.
-    u32::try_from(entries.len()).expect("fewer than 2^32 distinct keys")
+    let at = u32::try_from(entries.len()).expect("fewer than 2^32 distinct keys");
+    entries.push(Counted {
+        start: texts.len(),
+        len: key.len(),
+        count: n,
+        hash,
+    });
+    texts.push_str(key);
+    Slot { at, hash }
 }
 
 /// The count of a key that was counted.
@@ -298,14 +287,14 @@ impl Iterator for CountsIntoIter {
     }
 }
 
-impl FromIterator<(String, u64)> for Counts {
+impl<K: AsRef<str>> FromIterator<(K, u64)> for Counts {
     /// Counts from keys and counts (a key that comes twice adds up).
-    fn from_iter<I: IntoIterator<Item = (String, u64)>>(items: I) -> Self {
+    fn from_iter<I: IntoIterator<Item = (K, u64)>>(items: I) -> Self {
         let mut counts = Counts::default();
         let items = items.into_iter();
         counts.reserve(items.size_hint().0, 0);
         for (key, n) in items {
-            counts.add(&key, n);
+            counts.add(key.as_ref(), n);
         }
         counts
     }

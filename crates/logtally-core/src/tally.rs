@@ -547,11 +547,7 @@ impl From<Report> for Tally {
     /// The tally behind a report (exact when the report is complete).
     fn from(report: Report) -> Tally {
         Tally {
-            counts: report
-                .counts
-                .iter()
-                .map(|(k, n)| (k.to_owned(), n))
-                .collect(),
+            counts: report.counts.iter().collect(),
             totals: report.totals,
             files: report.files,
             errors: report.errors,

@@ -313,10 +313,15 @@ impl Session {
         if !self.start_retally(options)? {
             return Ok(false);
         }
+        self.wait_for_recount();
+        self.finish_retally()
+    }
+
+    /// Waits, on this thread, for the count [`start_retally`](Self::start_retally) started.
+    fn wait_for_recount(&self) {
         while !self.retally_done() {
             std::thread::yield_now();
         }
-        self.finish_retally()
     }
 
     /// Starts counting the kept records again with `options` (see
@@ -398,9 +403,7 @@ impl Session {
     /// Waits for the count: the page uses [`start_settle`](Self::start_settle).
     pub fn settle(&mut self) -> Result<(), String> {
         if self.start_settle()? {
-            while !self.retally_done() {
-                std::thread::yield_now();
-            }
+            self.wait_for_recount();
             self.finish_settle()?;
         }
         Ok(())
