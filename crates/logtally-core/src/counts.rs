@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use foldhash::fast::SeedableRandomState;
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
+use integer_encoding::VarInt;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -365,66 +366,94 @@ impl<'de> Deserialize<'de> for Counts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ShippedCounts {
     texts: String,
-    /// Per key, in the order of `texts`: its length in bytes and its count.
-    rows: Vec<(usize, u64)>,
+    /// Per key, in the order of `texts`: its length in bytes and its count,
+    /// each a variable-length number (LEB128). A key shorter than 128 bytes
+    /// counted fewer than 128 times takes 2 bytes instead of 16: a crawler's
+    /// file ships half a million keys, and its rows cross in 1 MB, not 8.
+    #[serde(with = "serde_bytes")]
+    rows: Vec<u8>,
+    /// How many keys (counted again on arrival).
+    #[serde(skip)]
+    keys: usize,
 }
 
 impl ShippedCounts {
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.keys
     }
 
     /// Whether there is no key.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.keys == 0
     }
 
     /// The keys and their counts.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
-        let mut start = 0;
-        self.rows.iter().map(move |&(len, n)| {
-            let key = &self.texts[start..start + len];
+        let (mut at, mut start) = (0, 0);
+        // The rows were checked against the texts when they were made or arrived.
+        std::iter::from_fn(move || {
+            let (len, n) = next_row(&self.rows, &mut at)?;
+            let key = self.texts.get(start..start + len)?;
             start += len;
-            (key, n)
+            Some((key, n))
         })
     }
+}
+
+/// The length and count of the row at `*at` of shipped rows, moving `at`
+/// past it; `None` at the end, or where the row is cut short or too large.
+fn next_row(rows: &[u8], at: &mut usize) -> Option<(usize, u64)> {
+    let (len, a) = u64::decode_var(rows.get(*at..)?)?;
+    let (count, b) = u64::decode_var(&rows[*at + a..])?;
+    *at += a + b;
+    Some((usize::try_from(len).ok()?, count))
 }
 
 impl From<Counts> for ShippedCounts {
     /// `counts`' texts as they are, and their rows in the same order.
     fn from(counts: Counts) -> Self {
+        let mut rows = Vec::with_capacity(2 * counts.entries.len());
+        let mut number = [0u8; 10];
+        for c in &counts.entries {
+            for n in [c.len as u64, c.count] {
+                let used = n.encode_var(&mut number);
+                rows.extend_from_slice(&number[..used]);
+            }
+        }
         ShippedCounts {
-            rows: counts.entries.iter().map(|c| (c.len, c.count)).collect(),
+            keys: counts.entries.len(),
+            rows,
             texts: counts.texts,
         }
     }
 }
 
 impl<'de> Deserialize<'de> for ShippedCounts {
-    /// Checked: the lengths add up to the texts, each key a whole string.
+    /// Checked: the rows are whole, their lengths add up to the texts, each
+    /// key a whole string.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         struct Unchecked {
             texts: String,
-            rows: Vec<(usize, u64)>,
+            #[serde(with = "serde_bytes")]
+            rows: Vec<u8>,
         }
         let Unchecked { texts, rows } = Unchecked::deserialize(deserializer)?;
-        let mut end = 0usize;
-        for &(len, _) in &rows {
+        let refuse = |why: &str| serde::de::Error::custom(format!("shipped counts: {why}"));
+        let (mut at, mut end, mut keys) = (0, 0usize, 0);
+        while at < rows.len() {
+            let (len, _) = next_row(&rows, &mut at).ok_or_else(|| refuse("a row cut short"))?;
             end = end
                 .checked_add(len)
                 .filter(|&end| texts.is_char_boundary(end))
-                .ok_or_else(|| {
-                    serde::de::Error::custom("shipped counts: a key outside its texts")
-                })?;
+                .ok_or_else(|| refuse("a key outside its texts"))?;
+            keys += 1;
         }
         if end != texts.len() {
-            return Err(serde::de::Error::custom(
-                "shipped counts: texts beyond the last key",
-            ));
+            return Err(refuse("texts beyond the last key"));
         }
-        Ok(ShippedCounts { texts, rows })
+        Ok(ShippedCounts { texts, rows, keys })
     }
 }
 
@@ -497,20 +526,25 @@ mod tests {
     #[test]
     fn shipped_counts_arrive_whole_or_are_refused() {
         let mut counts = Counts::default();
-        for (key, n) in [("/a", 2), ("/é", 1), ("/catalog/item-1", 7)] {
+        // Lengths and counts of one byte and of several.
+        let long = "/long".repeat(60);
+        for (key, n) in [("/a", 2), ("/é", 1), (&long, 300), ("/catalog/item-1", 1 << 40)] {
             counts.add(key, n);
         }
         let shipped = ShippedCounts::from(counts.clone());
+        assert_eq!(shipped.iter().collect::<Vec<_>>(), counts.iter().collect::<Vec<_>>());
         let json = serde_json::to_string(&shipped).expect("serializes");
         let back: ShippedCounts = serde_json::from_str(&json).expect("arrives");
         let mut total = Counts::default();
         total.add_shipped(&back);
         assert_eq!(total, counts);
-        // Lengths past the texts, short of them, or inside a character.
+        // Rows of one-byte numbers (length, count): lengths past the texts,
+        // short of them, inside a character; a number cut short.
         for (rows, why) in [
-            ("[[2,1],[9,1]]", "outside"),
-            ("[[2,1]]", "beyond"),
-            ("[[3,1],[1,1]]", "outside"),
+            ("[2,1,9,1]", "outside"),
+            ("[2,1]", "beyond"),
+            ("[3,1,1,1]", "outside"),
+            ("[2,1,3,128]", "cut short"),
         ] {
             let text = format!(r#"{{"texts":"/a/é","rows":{rows}}}"#);
             let e = serde_json::from_str::<ShippedCounts>(&text).expect_err(rows);

@@ -231,7 +231,7 @@ impl PoolBuilder {
         A: Serialize + DeserializeOwned,
     {
         let call = protocol::call_id_for_init::<F, A>(f);
-        let args = bincode::serialize(&initargs).expect("initargs serialize");
+        let args = protocol::encode_value(&initargs).expect("initargs serialize");
         self.config().initializer = Some((call, args));
         self
     }
@@ -371,7 +371,7 @@ impl Pool {
         let (sink, results) = mpsc::channel();
         let encoded: Vec<Result<Vec<u8>, String>> = items
             .into_iter()
-            .map(|item| bincode::serialize(&item).map_err(|e| e.to_string()))
+            .map(|item| protocol::encode_value(&item).map_err(|e| e.to_string()))
             .collect();
         let total = encoded.len();
         let chunksize = chunksize
@@ -640,7 +640,7 @@ fn default_chunksize(items: usize, processes: usize) -> usize {
 }
 
 fn decode<R: DeserializeOwned>(index: usize, bytes: &[u8]) -> Result<R, PoolError> {
-    bincode::deserialize(bytes).map_err(|e| PoolError::Codec {
+    protocol::decode_value(bytes).map_err(|e| PoolError::Codec {
         index,
         message: e.to_string(),
     })

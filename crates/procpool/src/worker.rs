@@ -2,6 +2,7 @@
 //! parent's slot thread that feeds it, notices its death and replaces it.
 
 use std::io;
+use std::ops::Range;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use serde_bytes::{ByteBuf, Bytes};
 
-use crate::protocol::{self, Fingerprint, FromWorker, ToWorker};
+use crate::protocol::{self, Fingerprint, FromWorker, FromWorkerOf, ToWorker};
 use crate::{is_terminated, next_job, Config, PoolError, Shared};
 
 const FD_VAR: &str = "PROCPOOL_WORKER_FD";
@@ -80,6 +81,13 @@ fn serve(mut stream: UnixStream) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where `part`, a slice borrowed from `whole`, lies in it.
+fn span_within(whole: &[u8], part: &[u8]) -> Range<usize> {
+    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+    debug_assert!(start + part.len() <= whole.len());
+    start..start + part.len()
 }
 
 fn call_guarded(call: protocol::CallId, arg: &[u8]) -> Result<Vec<u8>, String> {
@@ -202,13 +210,31 @@ impl Worker {
             args: args.iter().map(|arg| Bytes::new(arg)).collect(),
         };
         protocol::send(&mut self.stream, &message).map_err(drop)?;
-        match protocol::receive::<_, FromWorker>(&mut self.stream) {
-            Ok(Some(FromWorker::Done(results))) if results.len() == args.len() => Ok(results
-                .into_iter()
-                .map(|r| r.map(ByteBuf::into_vec))
-                .collect()),
-            _ => Err(()),
+        let mut frame = Vec::new();
+        if !protocol::receive_frame(&mut self.stream, &mut frame).map_err(drop)? {
+            return Err(());
         }
+        // Where each result lies in the frame.
+        let spans: Vec<Result<Range<usize>, String>> =
+            match bincode::deserialize::<FromWorkerOf<&Bytes>>(&frame) {
+                Ok(FromWorkerOf::Done(results)) if results.len() == args.len() => results
+                    .into_iter()
+                    .map(|r| r.map(|bytes| span_within(&frame, bytes)))
+                    .collect(),
+                _ => return Err(()),
+            };
+        // A chunk of one (the usual case): the frame becomes the result, its
+        // few leading bytes moved out instead of the result copied.
+        if let [Ok(span)] = spans.as_slice() {
+            let span = span.clone();
+            frame.truncate(span.end);
+            frame.drain(..span.start);
+            return Ok(vec![Ok(frame)]);
+        }
+        Ok(spans
+            .into_iter()
+            .map(|span| span.map(|span| frame[span].to_vec()))
+            .collect())
     }
 
     /// Asks the worker to exit and reaps it.
