@@ -127,13 +127,21 @@ impl Counts {
         self.entries.iter().map(move |c| (c.key(texts), c.count))
     }
 
-    /// The keys with their counts and where they start in the texts
-    /// ([`into_texts`](Self::into_texts)), as [`iter`](Self::iter) gives them.
-    pub(crate) fn iter_placed(&self) -> impl Iterator<Item = (&str, (u64, usize))> + Clone + '_ {
-        let texts = self.texts.as_str();
-        self.entries
-            .iter()
-            .map(move |c| (c.key(texts), (c.count, c.start)))
+    /// The key at place `at` (`0..len()`, the order of [`iter`](Self::iter)).
+    pub(crate) fn key_at(&self, at: usize) -> &str {
+        self.entries[at].key(&self.texts)
+    }
+
+    /// The count of the key at place `at`.
+    pub(crate) fn count_at(&self, at: usize) -> u64 {
+        self.entries[at].count
+    }
+
+    /// Where the key at place `at` lies in the texts
+    /// ([`into_texts`](Self::into_texts)): its start and length.
+    pub(crate) fn place_of(&self, at: usize) -> (usize, usize) {
+        let c = &self.entries[at];
+        (c.start, c.len)
     }
 
     /// Every key's text, one after another.
@@ -528,11 +536,19 @@ mod tests {
         let mut counts = Counts::default();
         // Lengths and counts of one byte and of several.
         let long = "/long".repeat(60);
-        for (key, n) in [("/a", 2), ("/é", 1), (&long, 300), ("/catalog/item-1", 1 << 40)] {
+        for (key, n) in [
+            ("/a", 2),
+            ("/é", 1),
+            (&long, 300),
+            ("/catalog/item-1", 1 << 40),
+        ] {
             counts.add(key, n);
         }
         let shipped = ShippedCounts::from(counts.clone());
-        assert_eq!(shipped.iter().collect::<Vec<_>>(), counts.iter().collect::<Vec<_>>());
+        assert_eq!(
+            shipped.iter().collect::<Vec<_>>(),
+            counts.iter().collect::<Vec<_>>()
+        );
         let json = serde_json::to_string(&shipped).expect("serializes");
         let back: ShippedCounts = serde_json::from_str(&json).expect("arrives");
         let mut total = Counts::default();

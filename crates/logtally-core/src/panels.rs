@@ -12,7 +12,7 @@ use sketches_ddsketch::{Config, DDSketch};
 use smallvec::SmallVec;
 
 use crate::analyze::GroupBy;
-use crate::tally::ranked_rows;
+use crate::tally::ranked_places;
 
 /// The (panel, key) ids one visitor was counted under: few for most
 /// visitors (one key per panel, a handful of minutes), a set for crawlers.
@@ -703,13 +703,14 @@ impl Panels {
             .iter()
             .filter(|(by, cells)| *by != GroupBy::Vhost || cells.list.iter().any(|(k, _)| k != "-"))
             .map(|(by, cells)| {
-                let keyed = cells.list.iter().map(|(k, c)| (k.as_str(), c));
-                let rows = ranked_rows(keyed, |c| c.hits, limit);
+                let key_at = |at: usize| cells.list[at].0.as_str();
+                let rows = ranked_places(cells.len(), key_at, |at| cells.list[at].1.hits, limit);
                 PanelReport {
                     name: by.name().to_string(),
                     distinct: cells.len() as u64,
                     rows: rows
                         .into_iter()
+                        .map(|r| &cells.list[r.at as usize])
                         .map(|(key, cell)| PanelRow {
                             key: key.to_string(),
                             hits: cell.hits,

@@ -169,19 +169,27 @@ impl Tally {
     /// assert_eq!(top, vec![("/b".to_string(), 3), ("/c".to_string(), 3)]);
     /// ```
     pub fn ranked(&self, limit: Limit) -> Vec<(String, u64)> {
-        let rows = self.counts.iter();
-        ranked_rows(rows, |&n| n, limit)
-            .into_iter()
-            .map(|(k, n)| (k.to_string(), n))
-            .collect()
+        let key_at = |at| self.counts.key_at(at);
+        ranked_places(
+            self.counts.len(),
+            key_at,
+            |at| self.counts.count_at(at),
+            limit,
+        )
+        .into_iter()
+        .map(|r| (key_at(r.at as usize).to_string(), r.count))
+        .collect()
     }
 
     /// The report in logtally's JSON schema, files and problems in a stable
     /// order, showing the rows `options` asks for.
     pub fn report(&self, options: &UserOptions) -> Report {
-        let counts: RankedCounts = ranked_rows(self.counts.iter(), |&n| n, options.limit())
-            .into_iter()
-            .collect();
+        let (key_at, count_at) = (|at| self.counts.key_at(at), |at| self.counts.count_at(at));
+        let counts: RankedCounts =
+            ranked_places(self.counts.len(), key_at, count_at, options.limit())
+                .into_iter()
+                .map(|r| (key_at(r.at as usize), r.count))
+                .collect();
         self.report_with(counts, self.counts.len(), options)
     }
 
@@ -198,11 +206,19 @@ impl Tally {
     /// ```
     pub fn into_report(mut self, options: &UserOptions) -> Report {
         let counts = std::mem::take(&mut self.counts);
-        let rows: Vec<(usize, usize, u64)> =
-            ranked_rows(counts.iter_placed(), |&(n, _)| n, options.limit())
-                .into_iter()
-                .map(|(key, (n, start))| (start, key.len(), n))
-                .collect();
+        // Mapped where they lie: a ranked row and a report's row are the same size.
+        let rows: Vec<(usize, usize, u64)> = ranked_places(
+            counts.len(),
+            |at| counts.key_at(at),
+            |at| counts.count_at(at),
+            options.limit(),
+        )
+        .into_iter()
+        .map(|r| {
+            let (start, len) = counts.place_of(r.at as usize);
+            (start, len, r.count)
+        })
+        .collect();
         let distinct = counts.len();
         let ranked = RankedCounts {
             texts: counts.into_texts(),
@@ -230,33 +246,45 @@ impl Tally {
     }
 }
 
-/// The rows `limit` shows, by count (descending) then key. References are
-/// ranked and only the rows shown are sorted: with millions of keys (a
-/// crawler's URLs) and a top 20, nearly nothing is sorted or copied.
+/// The rows `limit` shows, by count (descending) then key, of the `len` rows
+/// whose keys and counts `key_at` and `count_at` give by place: each as its
+/// count and its place. Places are ranked
+/// and only the rows shown are sorted: with millions of keys (a crawler's
+/// URLs) and a top 20, nearly nothing is sorted or copied; with `--all`, a
+/// row being sorted is 24 bytes (two million of them had been 96 MB).
 ///
 /// Keys that tie on count are ordered by the eight bytes after the prefix all
 /// keys share, held beside each row as a number, and only where those tie by
 /// comparing the keys: a crawler's URLs share a long prefix
 /// (`/catalog/item-000...`), and comparing strings from their start was most
 /// of the time of `--all` on two million of them.
-pub(crate) fn ranked_rows<'a, T: Send>(
-    rows: impl Iterator<Item = (&'a str, T)> + Clone,
-    count: impl Fn(&T) -> u64,
+pub(crate) fn ranked_places<'a>(
+    len: usize,
+    key_at: impl Fn(usize) -> &'a str + Sync,
+    count_at: impl Fn(usize) -> u64,
     limit: Limit,
-) -> Vec<(&'a str, T)> {
+) -> Vec<Ranked> {
     // Two passes over the rows rather than a list of them in between (two
     // million rows are 48 MB of fresh pages).
-    let shown = |(_, t): &(&str, T)| count(t) >= limit.min_count;
-    let shared = shared_prefix(rows.clone().filter(shown).map(|(key, _)| key.as_bytes()));
-    let mut rows: Vec<(u64, u64, &str, T)> = rows
+    let shown = |at: &usize| count_at(*at) >= limit.min_count;
+    let shared = shared_prefix((0..len).filter(shown).map(|at| key_at(at).as_bytes()));
+    let mut rows: Vec<Ranked> = (0..len)
         .filter(shown)
-        .map(|(key, t)| (count(&t), bytes_after(key.as_bytes(), shared), key, t))
+        .map(|at| Ranked {
+            count: count_at(at),
+            after_shared: bytes_after(key_at(at).as_bytes(), shared),
+            // Counts and panels hold fewer than 2^32 keys.
+            at: at as u32,
+        })
         .collect();
-    // Count descending, then the key: the cached bytes decide unless they tie.
-    let order = |a: &(u64, u64, &str, T), b: &(u64, u64, &str, T)| {
-        b.0.cmp(&a.0)
-            .then(a.1.cmp(&b.1))
-            .then_with(|| a.2.as_bytes()[shared..].cmp(&b.2.as_bytes()[shared..]))
+    let order = |a: &Ranked, b: &Ranked| {
+        b.count
+            .cmp(&a.count)
+            .then(a.after_shared.cmp(&b.after_shared))
+            .then_with(|| {
+                let key = |r: &Ranked| &key_at(r.at as usize).as_bytes()[shared..];
+                key(a).cmp(key(b))
+            })
     };
     if let Some(top) = limit.top {
         if top < rows.len() {
@@ -267,7 +295,16 @@ pub(crate) fn ranked_rows<'a, T: Send>(
         }
     }
     sort_rows(&mut rows, order);
-    rows.into_iter().map(|(_, _, key, t)| (key, t)).collect()
+    rows
+}
+
+/// A row being ranked: its count, the eight bytes of its key after the
+/// prefix all keys share (as a number that orders as they do), its place.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ranked {
+    pub(crate) count: u64,
+    after_shared: u64,
+    pub(crate) at: u32,
 }
 
 /// Sorts `rows` by `order`: on every thread where there are many (a
