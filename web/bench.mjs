@@ -8,6 +8,8 @@
 //    the records it kept in memory again (it reads the files again only when
 //    they are over its memory budget); target: each re-render within a
 //    second. Native `--report` beside it.
+// 3. Inflating alone on one thread: the module's zlib-rs against the
+//    browser's DecompressionStream.
 // Medians of 3 runs (LOGTALLY_BENCH_RUNS=N for N). Needs dist/ (bash scripts/web build) and the release CLI.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -75,6 +77,46 @@ for (let i = 0; i < RUNS; i++) {
   clearedWall.push((Date.now() - cleared) / 1000);
   await page.close();
 }
+// 3. Inflating alone, on one thread of the page: the module's own floor
+// (zlib-rs in wasm, lines split; `linesIn`) against the browser's
+// DecompressionStream (its zlib, native code), each over the same bytes, in
+// alternation. DecompressionStream also refuses multi-member gzip (`cat a.gz
+// b.gz`), which logtally reads: that is asked too.
+const inflate = { module: [], browser: [] };
+let multiMember = '';
+{
+  const page = await browser.newPage();
+  await page.goto(server.origin + '/');
+  await page.evaluate(() => {
+    const input = Object.assign(document.createElement('input'), { type: 'file', multiple: true, id: 'inflate-probe' });
+    document.body.append(input);
+  });
+  await page.setInputFiles('#inflate-probe', files);
+  for (let i = 0; i < RUNS; i++) {
+    const r = await page.evaluate(async () => {
+      const mod = await import('/st/logtally-web.js');
+      await mod.default();
+      const bufs = await Promise.all([...document.getElementById('inflate-probe').files].map((f) => f.arrayBuffer()));
+      let t = performance.now();
+      for (const b of bufs) mod.linesIn(new Uint8Array(b));
+      const module = (performance.now() - t) / 1000;
+      t = performance.now();
+      for (const b of bufs) {
+        const reader = new Blob([b]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+        while (!(await reader.read()).done);
+      }
+      const browser = (performance.now() - t) / 1000;
+      const two = new Blob([bufs[0], bufs[0]]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+      let multi = 'reads it';
+      try { while (!(await two.read()).done); } catch (e) { multi = `refuses it (${e.message})`; }
+      return { module, browser, multi };
+    });
+    inflate.module.push(r.module);
+    inflate.browser.push(r.browser);
+    multiMember = r.multi;
+  }
+  await page.close();
+}
 await browser.close();
 server.close();
 
@@ -117,6 +159,9 @@ const result = {
   page_kept_records_MB: keptMB,
   native_report_seconds: nativeReport,
   native_report_filtered_seconds: nativeFiltered,
+  page_inflate_module_seconds: median(inflate.module),
+  page_inflate_decompression_stream_seconds: median(inflate.browser),
+  decompression_stream_multi_member: multiMember,
   target_met_within_2x_of_thread: pageTable / nativeThread <= 2,
   target_met_within_1_3x_of_process: pageTable / nativeProcess <= 1.3,
   target_met_filter_within_1s: pageFilter <= 1 && pageCleared <= 1,
@@ -135,6 +180,11 @@ console.log(row(`page, filter change to \`status>=400\` (${how})`, pageFilter));
 console.log(row(`page, the filter removed: every record again (${how})`, pageCleared));
 console.log(row('native process engine, --report', nativeReport));
 console.log(row("native process engine, --report --where 'status>=400'", nativeFiltered));
+const textMB = result.text_MB;
+console.log(`\nInflating alone on one thread of the page (${textMB.toFixed(0)} MB of text): zlib-rs in the module ` +
+  `${result.page_inflate_module_seconds.toFixed(2)} s (${(textMB / result.page_inflate_module_seconds).toFixed(0)} MB/s, lines split too), ` +
+  `the browser's DecompressionStream ${result.page_inflate_decompression_stream_seconds.toFixed(2)} s ` +
+  `(${(textMB / result.page_inflate_decompression_stream_seconds).toFixed(0)} MB/s); a multi-member gzip stream: DecompressionStream ${multiMember}.`);
 console.log('\n### Targets\n');
 console.log(`- ${result.target_met_within_2x_of_thread ? 'MET    ' : 'NOT MET'} the page within 2x of the native thread engine: ${result.page_over_native_thread.toFixed(2)}`);
 console.log(`- ${result.target_met_within_1_3x_of_process ? 'MET    ' : 'NOT MET'} the page within 1.3x of the native process engine (the default): ${result.page_over_native_process.toFixed(2)}`);

@@ -595,9 +595,11 @@ pub mod browser {
             self.0.can_feed(id)
         }
 
-        /// Queues a slice of file `id`.
-        pub fn feed(&self, id: usize, bytes: &[u8]) {
-            self.0.feed(id, bytes.to_vec());
+        /// Queues a slice of file `id`. Taken as a `Vec`: wasm-bindgen copies
+        /// the JavaScript bytes into the module once, and the queue keeps that
+        /// copy (a slice borrowed here was copied a second time).
+        pub fn feed(&self, id: usize, bytes: Vec<u8>) {
+            self.0.feed(id, bytes);
         }
 
         /// No more bytes for file `id`.
@@ -706,6 +708,24 @@ pub mod browser {
             .map(|g| g.name())
             .collect();
         serde_json::json!({ "log_formats": formats, "keys": keys }).to_string()
+    }
+
+    /// The page's floor, as the command line's `--decompress-only` is its
+    /// own: the lines of one file's bytes (gzip or plain), inflated and split
+    /// on this thread, nothing parsed. The benchmark (`web/bench.mjs`) times
+    /// it against the browser's `DecompressionStream`.
+    #[wasm_bindgen(js_name = linesIn)]
+    pub fn lines_in(bytes: Vec<u8>) -> Result<f64, JsError> {
+        let mut lines = logtally_core::LineReader::new(&bytes[..]);
+        let mut n = 0u64;
+        while lines
+            .next_line()
+            .map_err(|e| JsError::new(&e.to_string()))?
+            .is_some()
+        {
+            n += 1;
+        }
+        Ok(n as f64)
     }
 
     /// Whether the module ran out of memory (an allocation failed, in any of
