@@ -289,7 +289,8 @@ function onWorkerMessage(event) {
     const failed = lastReport.files.filter((f) => f.failed).length;
     setState('done', `${msg.cancelled ? 'Cancelled: partial result. ' : ''}` +
       `${replacedPrevious ? 'The previous run was cancelled for these files. ' : ''}` +
-      `${msg.recounted ? 'Counted again from the records kept in memory (the files were not read again). ' : ''}` +
+      `${msg.reshown ? 'The view before this change, kept in memory (nothing counted again). '
+        : msg.recounted ? 'Counted again from the records kept in memory (the files were not read again). ' : ''}` +
       `Done in ${msg.seconds.toFixed(2)} s` +
       (failed ? `; ${failed} file(s) could not be read completely (see Problems).` : '.'));
   } else if (msg.type === 'report') {

@@ -200,7 +200,8 @@ class Run {
     });
     postMessage({
       type: 'done', runId: this.runId, report: this.session.report(this.top), seconds, threads,
-      cancelled: false, recounted: true, keptBytes: this.session.keptBytes(), moduleBytes: memoryBytes(),
+      cancelled: false, recounted: true, reshown: this.session.reshown(),
+      keptBytes: this.session.keptBytes(), moduleBytes: memoryBytes(),
     });
     return true;
   }

@@ -284,6 +284,13 @@ test("a filter in the page equals the CLI's --where", { timeout: 120_000 }, asyn
   const both = cliReport(files, ['--where', 'status>=400', '--where', 'method=GET']);
   const shownBoth = await readDashboard(page);
   assertDashboardEquals(shownBoth, both, 'where status>=400; method=GET');
+  // Back to the filter before: the view the page kept, shown again as it was.
+  await rerun(page, async () => {
+    await page.fill('#where', 'status>=400');
+    await page.press('#where', 'Enter');
+  });
+  assertDashboardEquals(await readDashboard(page), expected, 'back to where status>=400');
+  assert.match(await page.textContent('#status-text'), /The view before this change, kept in memory/);
   // A filter that does not parse is an error, and the next change still works.
   await page.fill('#where', 'status>abc');
   await page.press('#where', 'Enter');

@@ -137,6 +137,14 @@ pub struct Session {
     relative: Option<UserOptions>,
     /// A count of the kept records again under way ([`Session::start_retally`]).
     recount: Option<Arc<Mutex<Option<Recounted>>>>,
+    /// The view a count again replaced: its tally, analyzer and options. A
+    /// filter taken off again (the usual way back) shows it at once instead
+    /// of counting every record again (seconds for millions of records).
+    /// Kept only until the next count starts, so memory never holds more
+    /// than while a count runs: the tally shown and the one being made.
+    previous: Option<(Tally, Analyzer, UserOptions)>,
+    /// Whether the last count again was that view shown again.
+    reshown: bool,
 }
 
 /// A count of the kept records again: the tally, the analyzer and options it
@@ -202,6 +210,8 @@ impl Session {
             deferred: Vec::new(),
             wave,
             recount: None,
+            previous: None,
+            reshown: false,
         })
     }
 
@@ -341,8 +351,18 @@ impl Session {
             Some(probe) => drop(probe.compile()?),
             None => drop(options.compile()?),
         }
-        let kept = Arc::clone(&self.kept);
         let slot: Arc<Mutex<Option<Recounted>>> = Arc::default();
+        self.reshown = false;
+        match self.previous.take() {
+            Some(view) if view.2 == options => {
+                *slot.lock().unwrap() = Some(Ok(Some(view)));
+                self.recount = Some(slot);
+                self.reshown = true;
+                return Ok(true);
+            }
+            _ => {}
+        }
+        let kept = Arc::clone(&self.kept);
         let made = Arc::clone(&slot);
         let task: FileTask = Box::new(move || {
             let recounted = recount(&kept.lock().unwrap(), options);
@@ -373,9 +393,10 @@ impl Session {
         let recounted = slot.lock().unwrap().take();
         match recounted {
             Some(Ok(Some((total, analyzer, options)))) => {
-                *self.total.lock().unwrap() = total;
-                self.analyzer = analyzer;
-                self.options = options;
+                let shown = std::mem::replace(&mut *self.total.lock().unwrap(), total);
+                let analyzer = std::mem::replace(&mut self.analyzer, analyzer);
+                let options = std::mem::replace(&mut self.options, options);
+                self.previous = Some((shown, analyzer, options));
                 Ok(true)
             }
             Some(Ok(None)) => Ok(false),
@@ -437,6 +458,12 @@ impl Session {
             Ok(false) => Err("relative since/until: no record has a time".into()),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// Whether the last count again showed the view before it again, kept
+    /// in memory, instead of counting ([`start_retally`](Self::start_retally)).
+    pub fn reshown(&self) -> bool {
+        self.reshown
     }
 
     /// Memory the kept records take, in bytes (0 when none are kept).
@@ -663,6 +690,11 @@ pub mod browser {
         #[wasm_bindgen(js_name = startSettle)]
         pub fn start_settle(&mut self) -> Result<bool, JsError> {
             self.0.start_settle().map_err(|e| JsError::new(&e))
+        }
+
+        /// Whether the last count again showed the view before it, kept in memory.
+        pub fn reshown(&self) -> bool {
+            self.0.reshown()
         }
 
         /// Ends the count of `startSettle`; throws saying why it could not be made.
@@ -946,6 +978,39 @@ mod tests {
         assert!(session.start_retally(bad).is_err());
         assert!(session.retally_done());
         assert!(!session.finish_retally().unwrap(), "no count was started");
+    }
+
+    #[test]
+    fn a_filter_taken_off_again_shows_the_view_before_without_counting() {
+        let report = UserOptions {
+            report: true,
+            ..UserOptions::default()
+        };
+        let mut session = finished_session(report.clone(), 2);
+        let unfiltered = session.report_json(0);
+        let errors = UserOptions {
+            conditions: vec!["status>=400".into()],
+            ..report.clone()
+        };
+        assert!(session.retally(errors.clone()).unwrap());
+        let filtered = session.report_json(0);
+        assert!(filtered != unfiltered);
+        // From here a count would never end: the pool loses every task.
+        fn nowhere(_: FileTask) {}
+        session.spawn = Some(nowhere);
+        for (options, shown) in [(&report, &unfiltered), (&errors, &filtered)] {
+            assert!(session.start_retally(options.clone()).unwrap());
+            assert!(session.retally_done(), "the view before is shown at once");
+            assert!(session.finish_retally().unwrap());
+            assert!(session.report_json(0) == *shown && session.reshown());
+        }
+        // Other options are counted (and here never end).
+        let server_errors = UserOptions {
+            conditions: vec!["status>=500".into()],
+            ..report
+        };
+        assert!(session.start_retally(server_errors).unwrap());
+        assert!(!session.retally_done() && !session.reshown());
     }
 
     #[test]
