@@ -248,10 +248,10 @@ impl Tally {
 
 /// The rows `limit` shows, by count (descending) then key, of the `len` rows
 /// whose keys and counts `key_at` and `count_at` give by place: each as its
-/// count and its place. Places are ranked
-/// and only the rows shown are sorted: with millions of keys (a crawler's
-/// URLs) and a top 20, nearly nothing is sorted or copied; with `--all`, a
-/// row being sorted is 24 bytes (two million of them had been 96 MB).
+/// count and its place. Places are ranked and only the rows shown are
+/// sorted: with millions of keys (a crawler's URLs) and a top 20, nearly
+/// nothing is sorted or copied; with `--all`, a row being sorted is 24 bytes
+/// (two million of them had been 96 MB).
 ///
 /// Keys that tie on count are ordered by the eight bytes after the prefix all
 /// keys share, held beside each row as a number, and only where those tie by
