@@ -22,6 +22,8 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::slot::{kept_bits, spread, Slot};
+
 /// Count per key.
 ///
 /// The hash is seeded at random once per process (keys come from untrusted
@@ -44,13 +46,6 @@ pub struct Counts {
     entries: Vec<Counted>,
     /// Every key's text, one after another in the order of `entries`.
     texts: String,
-}
-
-/// An index entry: a key's place in the entries and 32 bits of its hash.
-#[derive(Clone, Copy)]
-struct Slot {
-    at: u32,
-    hash: u32,
 }
 
 /// One key: its place in the texts, its count and its hash.
@@ -77,17 +72,7 @@ fn hasher() -> &'static SeedableRandomState {
 
 /// The 32 bits of `key`'s hash a [`Slot`] keeps.
 fn hash_of(key: &[u8]) -> u32 {
-    (hasher().hash_one(key) >> 32) as u32
-}
-
-/// The index's hash from a slot's 32 bits: multiplied by an odd constant, so
-/// that both the low bits (the bucket) and the top seven (the tag) vary.
-fn spread(hash: u32) -> u64 {
-    u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
-fn filed(slot: &Slot) -> u64 {
-    spread(slot.hash)
+    kept_bits(hasher().hash_one(key))
 }
 
 impl Counts {
@@ -168,7 +153,7 @@ impl Counts {
             let c = &entries[slot.at as usize];
             slot.hash == hash && &texts.as_bytes()[c.start..c.start + c.len] == key
         };
-        match index.entry(spread(hash), same, filed) {
+        match index.entry(spread(hash), same, Slot::filed) {
             Entry::Occupied(slot) => entries[slot.get().at as usize].count += n,
             Entry::Vacant(place) => match std::str::from_utf8(key) {
                 Ok(text) => {
@@ -187,7 +172,7 @@ impl Counts {
             texts,
         } = self;
         let same = |slot: &Slot| slot.hash == hash && entries[slot.at as usize].key(texts) == key;
-        match index.entry(spread(hash), same, filed) {
+        match index.entry(spread(hash), same, Slot::filed) {
             Entry::Occupied(slot) => entries[slot.get().at as usize].count += n,
             Entry::Vacant(place) => {
                 place.insert(push_key(entries, texts, key, hash, n));
@@ -197,7 +182,7 @@ impl Counts {
 
     /// Room for `keys` more keys of `bytes` bytes of text in all.
     fn reserve(&mut self, keys: usize, bytes: usize) {
-        self.index.reserve(keys, filed);
+        self.index.reserve(keys, Slot::filed);
         self.entries.reserve(keys);
         self.texts.reserve(bytes);
     }
@@ -235,8 +220,7 @@ impl Counts {
 /// Appends a new `key` (counted `n` times, of this process's `hash`) to the
 /// entries and their texts; the index slot that finds it.
 fn push_key(entries: &mut Vec<Counted>, texts: &mut String, key: &str, hash: u32, n: u64) -> Slot {
-    // 2^32 distinct keys would take hundreds of GiB before this.
-    let at = u32::try_from(entries.len()).expect("fewer than 2^32 distinct keys");
+    let slot = Slot::new(entries.len(), hash);
     entries.push(Counted {
         start: texts.len(),
         len: key.len(),
@@ -244,7 +228,7 @@ fn push_key(entries: &mut Vec<Counted>, texts: &mut String, key: &str, hash: u32
         hash,
     });
     texts.push_str(key);
-    Slot { at, hash }
+    slot
 }
 
 /// The count of a key that was counted.

@@ -30,6 +30,7 @@ pub mod parallel;
 pub mod read;
 pub mod record;
 mod selection;
+mod slot;
 mod state;
 pub mod tally;
 

@@ -12,6 +12,7 @@ use sketches_ddsketch::{Config, DDSketch};
 use smallvec::SmallVec;
 
 use crate::analyze::GroupBy;
+use crate::slot::{kept_bits, spread, Slot};
 use crate::tally::ranked_places;
 
 /// The (panel, key) ids one visitor was counted under: few for most
@@ -83,30 +84,6 @@ struct Listed<K, V> {
     hasher: foldhash::fast::RandomState,
 }
 
-/// An index entry: an item's place and its key's hash, kept so that growing
-/// the index moves entries without reading the items (a random access into
-/// the list, and into the key's text, per entry: 12% of a run with millions
-/// of hosts). Eight bytes, as the bare place was.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    at: u32,
-    hash: u32,
-}
-
-impl Slot {
-    /// The hash the index files this entry under.
-    fn filed(&self) -> u64 {
-        spread(self.hash)
-    }
-}
-
-/// A table hash from the 32 bits a [`Slot`] keeps: multiplied by an odd
-/// constant, so that both the low bits (the bucket) and the top seven (the
-/// tag) of the table's hash vary with them.
-fn spread(hash: u32) -> u64 {
-    u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
 /// How a [`Listed`] key is looked up: a panel's key by its bytes (no UTF-8
 /// check per record), a visitor by its hash.
 trait ListKey {
@@ -152,14 +129,7 @@ impl<K: ListKey, V> Listed<K, V> {
 
     /// The 32 bits of `key`'s hash a [`Slot`] keeps.
     fn hash_of(&self, key: &K::Lookup) -> u32 {
-        (self.hasher.hash_one(key) >> 32) as u32
-    }
-
-    /// A slot for the item that goes at `at`.
-    fn slot(at: usize, hash: u32) -> Slot {
-        // Key ids keep 27 bits of a place: far fewer items than this fit in memory.
-        let at = u32::try_from(at).expect("fewer than 2^32 keys in a panel");
-        Slot { at, hash }
+        kept_bits(self.hasher.hash_one(key))
     }
 
     /// Self, with the index made if it was shipped without.
@@ -167,7 +137,7 @@ impl<K: ListKey, V> Listed<K, V> {
         if self.index.len() != self.list.len() {
             let mut index = hashbrown::HashTable::with_capacity(self.list.len());
             for (at, (key, _)) in self.list.iter().enumerate() {
-                let slot = Self::slot(at, self.hash_of(key.lookup()));
+                let slot = Slot::new(at, self.hash_of(key.lookup()));
                 index.insert_unique(slot.filed(), slot, Slot::filed);
             }
             self.index = index;
@@ -207,7 +177,7 @@ impl<K: ListKey, V> Listed<K, V> {
             hashbrown::hash_table::Entry::Occupied(slot) => Some((slot.get().at as usize, false)),
             hashbrown::hash_table::Entry::Vacant(slot) => {
                 let item = new()?;
-                slot.insert(Self::slot(list.len(), hash));
+                slot.insert(Slot::new(list.len(), hash));
                 list.push(item);
                 Some((list.len() - 1, true))
             }
@@ -226,7 +196,7 @@ impl<K: ListKey, V> Listed<K, V> {
     /// Adds `key` and `value`, `key` known to be new; where they are.
     fn add(&mut self, key: K, value: V) -> usize {
         let hash = self.indexed().hash_of(key.lookup());
-        let slot = Self::slot(self.list.len(), hash);
+        let slot = Slot::new(self.list.len(), hash);
         self.index.insert_unique(slot.filed(), slot, Slot::filed);
         self.list.push((key, value));
         self.list.len() - 1

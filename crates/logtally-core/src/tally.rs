@@ -169,27 +169,19 @@ impl Tally {
     /// assert_eq!(top, vec![("/b".to_string(), 3), ("/c".to_string(), 3)]);
     /// ```
     pub fn ranked(&self, limit: Limit) -> Vec<(String, u64)> {
-        let key_at = |at| self.counts.key_at(at);
-        ranked_places(
-            self.counts.len(),
-            key_at,
-            |at| self.counts.count_at(at),
-            limit,
-        )
-        .into_iter()
-        .map(|r| (key_at(r.at as usize).to_string(), r.count))
-        .collect()
+        ranked_keys(&self.counts, limit)
+            .into_iter()
+            .map(|r| (self.counts.key_at(r.at as usize).to_string(), r.count))
+            .collect()
     }
 
     /// The report in logtally's JSON schema, files and problems in a stable
     /// order, showing the rows `options` asks for.
     pub fn report(&self, options: &UserOptions) -> Report {
-        let (key_at, count_at) = (|at| self.counts.key_at(at), |at| self.counts.count_at(at));
-        let counts: RankedCounts =
-            ranked_places(self.counts.len(), key_at, count_at, options.limit())
-                .into_iter()
-                .map(|r| (key_at(r.at as usize), r.count))
-                .collect();
+        let counts: RankedCounts = ranked_keys(&self.counts, options.limit())
+            .into_iter()
+            .map(|r| (self.counts.key_at(r.at as usize), r.count))
+            .collect();
         self.report_with(counts, self.counts.len(), options)
     }
 
@@ -207,18 +199,13 @@ impl Tally {
     pub fn into_report(mut self, options: &UserOptions) -> Report {
         let counts = std::mem::take(&mut self.counts);
         // Mapped where they lie: a ranked row and a report's row are the same size.
-        let rows: Vec<(usize, usize, u64)> = ranked_places(
-            counts.len(),
-            |at| counts.key_at(at),
-            |at| counts.count_at(at),
-            options.limit(),
-        )
-        .into_iter()
-        .map(|r| {
-            let (start, len) = counts.place_of(r.at as usize);
-            (start, len, r.count)
-        })
-        .collect();
+        let rows: Vec<(usize, usize, u64)> = ranked_keys(&counts, options.limit())
+            .into_iter()
+            .map(|r| {
+                let (start, len) = counts.place_of(r.at as usize);
+                (start, len, r.count)
+            })
+            .collect();
         let distinct = counts.len();
         let ranked = RankedCounts {
             texts: counts.into_texts(),
@@ -296,6 +283,16 @@ pub(crate) fn ranked_places<'a>(
     }
     sort_rows(&mut rows, order);
     rows
+}
+
+/// The places of `counts`' keys that `limit` shows, ranked ([`ranked_places`]).
+fn ranked_keys(counts: &Counts, limit: Limit) -> Vec<Ranked> {
+    ranked_places(
+        counts.len(),
+        |at| counts.key_at(at),
+        |at| counts.count_at(at),
+        limit,
+    )
 }
 
 /// A row being ranked: its count, the eight bytes of its key after the
