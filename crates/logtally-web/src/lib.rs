@@ -142,14 +142,17 @@ pub struct Session {
     /// of counting every record again (seconds for millions of records).
     /// Kept only until the next count starts, so memory never holds more
     /// than while a count runs: the tally shown and the one being made.
-    previous: Option<(Tally, Analyzer, UserOptions)>,
+    previous: Option<View>,
     /// Whether the last count again was that view shown again.
     reshown: bool,
 }
 
-/// A count of the kept records again: the tally, the analyzer and options it
-/// was made with; `None` when relative times found no record with a time.
-type Recounted = Result<Option<(Tally, Analyzer, UserOptions)>, OptionsError>;
+/// What the session shows: a tally, and the analyzer and options it was made with.
+type View = (Tally, Analyzer, UserOptions);
+
+/// A count of the kept records again, as a [`View`]; `None` when relative
+/// times found no record with a time.
+type Recounted = Result<Option<View>, OptionsError>;
 
 /// The kept records counted with `options` (relative times made absolute
 /// from the newest of them, counted as a relative time's first pass counts it).
