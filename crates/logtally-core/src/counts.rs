@@ -202,19 +202,155 @@ impl Counts {
         if self.len() < smaller.len() {
             std::mem::swap(self, &mut smaller);
         }
-        self.reserve(smaller.len(), smaller.texts.len());
-        for counted in &smaller.entries {
-            self.add_hashed(counted.key(&smaller.texts), counted.hash, counted.count);
-        }
+        self.add_distinct(&smaller.entries, &smaller.texts);
     }
 
     /// Adds the counts of `shipped`, hashing each key (it comes from another process).
     pub fn add_shipped(&mut self, shipped: &ShippedCounts) {
-        self.reserve(shipped.len(), shipped.texts.len());
-        for (key, n) in shipped.iter() {
-            self.add(key, n);
+        // Hashed in order, the texts read front to back.
+        let mut start = 0;
+        let rows: Vec<Counted> = shipped
+            .iter()
+            .map(|(key, count)| {
+                let counted = Counted {
+                    start,
+                    len: key.len(),
+                    count,
+                    hash: hash_of(key.as_bytes()),
+                };
+                start += key.len();
+                counted
+            })
+            .collect();
+        self.add_distinct(&rows, &shipped.texts);
+    }
+
+    /// Adds `rows`, keys among `texts` hashed by this process's hasher
+    /// (distinct, as a table's are, or adding up where they are not); the
+    /// new ones come after the keys already here, in the order of `rows`.
+    ///
+    /// A merge of millions of keys into an index of millions probed the
+    /// index at random, a cache and TLB miss per key. Here the probes go in
+    /// the order of the index's buckets, sweeping it front to back, while
+    /// the new keys' entries and texts are still written in the order of
+    /// `rows` (ranking and printing read them in that order): a new key's
+    /// slot is filed under its row first, and renumbered once all are in
+    /// where some keys were here already.
+    fn add_distinct(&mut self, rows: &[Counted], texts: &str) {
+        self.reserve(rows.len(), texts.len());
+        if rows.len() < BUCKET_ORDER_FROM {
+            for row in rows {
+                self.add_hashed(row.key(texts), row.hash, row.count);
+            }
+            return;
+        }
+        let base = self.entries.len();
+        // The index does not grow from here on, so the buckets stay where they are.
+        let buckets = buckets_of(self.index.capacity());
+        let order = in_bucket_order(rows, buckets);
+        let mut is_new = vec![false; rows.len()];
+        let mut some_known = false;
+        let mut repeats: Vec<(usize, u64)> = Vec::new();
+        {
+            let Counts {
+                index,
+                entries,
+                texts: mine,
+            } = self;
+            for &(hash, row) in &order {
+                let row = row as usize;
+                // Slots from `base` on are filed under this merge's rows.
+                let same = |slot: &Slot| {
+                    let at = slot.at as usize;
+                    slot.hash == hash
+                        && match at.checked_sub(base) {
+                            None => entries[at].key(mine) == rows[row].key(texts),
+                            Some(earlier) => rows[earlier].key(texts) == rows[row].key(texts),
+                        }
+                };
+                match index.entry(spread(hash), same, Slot::filed) {
+                    Entry::Occupied(slot) => {
+                        let at = slot.get().at as usize;
+                        match at.checked_sub(base) {
+                            None => entries[at].count += rows[row].count,
+                            // Rows that were not distinct after all add up.
+                            Some(earlier) => repeats.push((earlier, rows[row].count)),
+                        }
+                        some_known = true;
+                    }
+                    Entry::Vacant(place) => {
+                        place.insert(Slot::new(base + row, hash));
+                        is_new[row] = true;
+                    }
+                }
+            }
+        }
+        let mut places = Vec::with_capacity(if some_known { rows.len() } else { 0 });
+        for (row, counted) in rows.iter().enumerate() {
+            if some_known {
+                places.push(self.entries.len() as u32);
+            }
+            if is_new[row] {
+                push_key(
+                    &mut self.entries,
+                    &mut self.texts,
+                    counted.key(texts),
+                    counted.hash,
+                    counted.count,
+                );
+            }
+        }
+        if some_known {
+            for slot in self.index.iter_mut() {
+                if let Some(row) = (slot.at as usize).checked_sub(base) {
+                    slot.at = places[row];
+                }
+            }
+            for (row, n) in repeats {
+                self.entries[places[row] as usize].count += n;
+            }
         }
     }
+}
+
+/// The rows' hashes and places, in the order of the index's buckets: by
+/// the top bits of their first bucket (at most 4096 runs, each a stretch of
+/// the index), a counting sort, two passes over the rows.
+fn in_bucket_order(rows: &[Counted], buckets: u64) -> Vec<(u32, u32)> {
+    let bits = buckets.trailing_zeros();
+    let shift = bits.saturating_sub(12);
+    let run_of = |hash: u32| (bucket_of(hash, buckets) >> shift) as usize;
+    let mut starts = vec![0u32; (1 << (bits - shift)) + 1];
+    for row in rows {
+        starts[run_of(row.hash) + 1] += 1;
+    }
+    for run in 1..starts.len() {
+        starts[run] += starts[run - 1];
+    }
+    let mut order = vec![(0u32, 0u32); rows.len()];
+    for (at, row) in rows.iter().enumerate() {
+        let next = &mut starts[run_of(row.hash)];
+        // Rows number fewer than 2^32 (a Slot's place).
+        order[*next as usize] = (row.hash, at as u32);
+        *next += 1;
+    }
+    order
+}
+
+/// Keys merged at once from which sorting them by bucket pays.
+const BUCKET_ORDER_FROM: usize = 1 << 12;
+
+/// How many buckets a hashbrown table of `capacity` has: a power of two,
+/// seven eighths of which it fills (an estimate elsewhere does no harm: the
+/// order then sweeps the buckets twice, or in two interleaved runs).
+fn buckets_of(capacity: usize) -> u64 {
+    ((capacity as u64).saturating_mul(8) / 7).next_power_of_two()
+}
+
+/// The bucket where a key of `hash` is first looked for, in a table of
+/// `buckets` (hashbrown starts a probe at the table hash's low bits).
+fn bucket_of(hash: u32, buckets: u64) -> u64 {
+    spread(hash) & (buckets - 1)
 }
 
 /// Appends a new `key` (counted `n` times, of this process's `hash`) to the
@@ -513,6 +649,42 @@ mod tests {
         assert_eq!(plain(&back), [("/a".into(), 3), ("/b".into(), 1)].into());
         let text: serde_json::Value = serde_json::from_str(&json).expect("JSON");
         assert_eq!(text, serde_json::json!({"/a": 3, "/b": 1}));
+    }
+
+    #[test]
+    fn shipped_counts_merged_in_bucket_order_equal_counting_in_one() {
+        // Enough rows for the bucket order; the total already holds a third
+        // of the keys, and the shipment is added twice (every key known then).
+        let mut total = Counts::default();
+        let mut shipped = Counts::default();
+        let mut expected = std::collections::BTreeMap::new();
+        for i in 0..30_000u64 {
+            let key = format!("/catalog/item-{i:08}");
+            if i % 3 == 0 {
+                total.add(&key, 5);
+                *expected.entry(key.clone()).or_insert(0) += 5;
+            }
+            shipped.add(&key, i % 4 + 1);
+            *expected.entry(key).or_insert(0) += 2 * (i % 4 + 1);
+        }
+        let shipped = ShippedCounts::from(shipped);
+        total.add_shipped(&shipped);
+        total.add_shipped(&shipped);
+        assert_eq!(total.len(), expected.len());
+        assert_eq!(plain(&total), expected);
+        for (key, n) in &expected {
+            assert_eq!(total.get(key), Some(*n), "{key}");
+        }
+        // A shipment whose rows repeat a key (no worker makes one) adds up.
+        let texts = "/k".repeat(5_000);
+        let rows = vec!["2,3"; 5_000].join(",");
+        let repeated: ShippedCounts =
+            serde_json::from_str(&format!(r#"{{"texts":"{texts}","rows":[{rows}]}}"#))
+                .expect("arrives");
+        let mut total = Counts::default();
+        total.add("/j", 1);
+        total.add_shipped(&repeated);
+        assert_eq!((total.len(), total["/k"], total["/j"]), (2, 15_000, 1));
     }
 
     #[test]
