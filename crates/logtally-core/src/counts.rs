@@ -22,7 +22,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::slot::{kept_bits, spread, Slot};
+use crate::slot::{in_bucket_order, kept_bits, spread, Slot, BUCKET_ORDER_FROM};
 
 /// Count per key.
 ///
@@ -246,8 +246,8 @@ impl Counts {
         }
         let base = self.entries.len();
         // The index does not grow from here on, so the buckets stay where they are.
-        let buckets = buckets_of(self.index.capacity());
-        let order = in_bucket_order(rows, buckets);
+        let hashes: Vec<u32> = rows.iter().map(|row| row.hash).collect();
+        let order = in_bucket_order(&hashes, self.index.capacity());
         let mut is_new = vec![false; rows.len()];
         let mut some_known = false;
         let mut repeats: Vec<(usize, u64)> = Vec::new();
@@ -311,46 +311,6 @@ impl Counts {
             }
         }
     }
-}
-
-/// The rows' hashes and places, in the order of the index's buckets: by
-/// the top bits of their first bucket (at most 4096 runs, each a stretch of
-/// the index), a counting sort, two passes over the rows.
-fn in_bucket_order(rows: &[Counted], buckets: u64) -> Vec<(u32, u32)> {
-    let bits = buckets.trailing_zeros();
-    let shift = bits.saturating_sub(12);
-    let run_of = |hash: u32| (bucket_of(hash, buckets) >> shift) as usize;
-    let mut starts = vec![0u32; (1 << (bits - shift)) + 1];
-    for row in rows {
-        starts[run_of(row.hash) + 1] += 1;
-    }
-    for run in 1..starts.len() {
-        starts[run] += starts[run - 1];
-    }
-    let mut order = vec![(0u32, 0u32); rows.len()];
-    for (at, row) in rows.iter().enumerate() {
-        let next = &mut starts[run_of(row.hash)];
-        // Rows number fewer than 2^32 (a Slot's place).
-        order[*next as usize] = (row.hash, at as u32);
-        *next += 1;
-    }
-    order
-}
-
-/// Keys merged at once from which sorting them by bucket pays.
-const BUCKET_ORDER_FROM: usize = 1 << 12;
-
-/// How many buckets a hashbrown table of `capacity` has: a power of two,
-/// seven eighths of which it fills (an estimate elsewhere does no harm: the
-/// order then sweeps the buckets twice, or in two interleaved runs).
-fn buckets_of(capacity: usize) -> u64 {
-    ((capacity as u64).saturating_mul(8) / 7).next_power_of_two()
-}
-
-/// The bucket where a key of `hash` is first looked for, in a table of
-/// `buckets` (hashbrown starts a probe at the table hash's low bits).
-fn bucket_of(hash: u32, buckets: u64) -> u64 {
-    spread(hash) & (buckets - 1)
 }
 
 /// Appends a new `key` (counted `n` times, of this process's `hash`) to the

@@ -12,7 +12,7 @@ use sketches_ddsketch::{Config, DDSketch};
 use smallvec::SmallVec;
 
 use crate::analyze::GroupBy;
-use crate::slot::{kept_bits, spread, Slot};
+use crate::slot::{in_bucket_order, kept_bits, spread, Slot, BUCKET_ORDER_FROM};
 use crate::tally::ranked_places;
 
 /// The (panel, key) ids one visitor was counted under: few for most
@@ -206,6 +206,98 @@ impl<K: ListKey, V> Listed<K, V> {
         let Listed { list, index, .. } = self.indexed();
         list.reserve(additional);
         index.reserve(additional, Slot::filed);
+    }
+
+    /// Adds the items of another list (its keys distinct, as a list's are,
+    /// or added up where they are not): an item whose key is here is handed
+    /// to `known` with the item here; a new one is made by `new` and comes
+    /// after the items here, in the order of `theirs`. Where each of theirs
+    /// is now, in their order.
+    ///
+    /// Many items are looked for in the order of the index's buckets
+    /// ([`in_bucket_order`]): their slots are filed under their place in
+    /// `theirs` first, and renumbered once all are in.
+    fn merge_items(
+        &mut self,
+        theirs: Vec<(K, V)>,
+        mut new: impl FnMut(K, V) -> (K, V),
+        mut known: impl FnMut(&mut V, V),
+    ) -> Vec<u32> {
+        self.reserve(theirs.len());
+        if theirs.len() < BUCKET_ORDER_FROM {
+            return theirs
+                .into_iter()
+                .map(|(key, value)| match self.find(key.lookup()) {
+                    Some(at) => {
+                        known(&mut self.list[at].1, value);
+                        at as u32
+                    }
+                    None => {
+                        let (key, value) = new(key, value);
+                        self.add(key, value) as u32
+                    }
+                })
+                .collect();
+        }
+        let base = self.list.len();
+        let hashes: Vec<u32> = theirs
+            .iter()
+            .map(|(k, _)| self.hash_of(k.lookup()))
+            .collect();
+        // Where each of theirs was found (a place from `base` on: one of theirs).
+        let mut found: Vec<Option<usize>> = vec![None; theirs.len()];
+        let Listed { list, index, .. } = self;
+        for (hash, row) in in_bucket_order(&hashes, index.capacity()) {
+            let row = row as usize;
+            let key = theirs[row].0.lookup();
+            let same = |slot: &Slot| {
+                let at = slot.at as usize;
+                slot.hash == hash
+                    && match at.checked_sub(base) {
+                        None => K::same(list[at].0.lookup(), key),
+                        Some(earlier) => K::same(theirs[earlier].0.lookup(), key),
+                    }
+            };
+            match index.entry(spread(hash), same, Slot::filed) {
+                hashbrown::hash_table::Entry::Occupied(slot) => {
+                    found[row] = Some(slot.get().at as usize)
+                }
+                hashbrown::hash_table::Entry::Vacant(place) => {
+                    place.insert(Slot::new(base + row, hash));
+                }
+            }
+        }
+        let mut places = Vec::with_capacity(theirs.len());
+        let mut repeats = Vec::new();
+        for (row, (key, value)) in theirs.into_iter().enumerate() {
+            match found[row] {
+                None => {
+                    places.push(list.len() as u32);
+                    list.push(new(key, value));
+                }
+                Some(at) if at < base => {
+                    known(&mut list[at].1, value);
+                    places.push(at as u32);
+                }
+                Some(at) => {
+                    repeats.push((row, at - base, value));
+                    places.push(u32::MAX);
+                }
+            }
+        }
+        if places.len() != list.len() - base {
+            for slot in index.iter_mut() {
+                if let Some(row) = (slot.at as usize).checked_sub(base) {
+                    slot.at = places[row];
+                }
+            }
+        }
+        for (row, earlier, value) in repeats {
+            let at = places[earlier];
+            known(&mut list[at as usize].1, value);
+            places[row] = at;
+        }
+        places
     }
 }
 
@@ -582,20 +674,13 @@ impl Panels {
         for (index, ((_, mine), (_, theirs))) in
             self.panels.iter_mut().zip(other.panels).enumerate()
         {
-            let mut ids = Vec::with_capacity(theirs.len());
-            let mine = mine.indexed();
-            mine.reserve(theirs.len());
-            for (key, cell) in theirs.list {
-                let at = match mine.find(key.as_bytes()) {
-                    Some(at) => {
-                        mine.list[at].1.merge(cell);
-                        at
-                    }
-                    None => mine.add(key, cell),
-                };
-                ids.push(key_id(index, at));
-            }
-            remap.push(ids);
+            let places = mine.merge_items(theirs.list, |key, cell| (key, cell), Cell::merge);
+            remap.push(
+                places
+                    .into_iter()
+                    .map(|at| key_id(index, at as usize))
+                    .collect(),
+            );
         }
         let mut minute_ids = Vec::with_capacity(other.minutes.len());
         for (minute, point) in other.minutes {
@@ -622,24 +707,24 @@ impl Panels {
                 *mine.entry((mapped(id), bucket)).or_default() += n;
             }
         }
-        self.visitors.reserve(other.visitors.len());
-        // A visitor both sides counted under the same key was added twice.
-        for (visitor, theirs) in other.visitors.list {
-            let (at, new) = self.visitors.find_or_add(&visitor, || {
+        let (panels, minutes) = (&mut self.panels, &mut self.minutes);
+        self.visitors.merge_items(
+            other.visitors.list,
+            |visitor, theirs| {
                 // Distinct ids map to distinct ids.
                 let ids: SmallVec<[u32; 16]> = theirs.ids().map(mapped).collect();
                 (visitor, KeyIds::first(&ids))
-            });
-            if !new {
-                let seen = &mut self.visitors.list[at].1;
+            },
+            // A visitor both sides counted under the same key was added twice.
+            |seen, theirs| {
                 for id in theirs.ids() {
                     let id = mapped(id);
                     if !seen.insert(id) {
-                        *visitors_of(&mut self.panels, &mut self.minutes, id) -= 1;
+                        *visitors_of(panels, minutes, id) -= 1;
                     }
                 }
-            }
-        }
+            },
+        );
         self.bytes_sent += other.bytes_sent;
         for offset in other.offsets {
             if !self.offsets.contains(&offset) {
@@ -1077,6 +1162,38 @@ pub(crate) fn status_class(code: Option<u16>) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_items_land_where_their_keys_are() {
+        // Enough items for the bucket order, and a few for the plain one;
+        // half of theirs known here, and one key of theirs twice.
+        for (mine_keys, their_keys) in [(6_000u64, 9_000u64), (10, 30)] {
+            let mut mine: Listed<u64, u64> = Listed::default();
+            for key in (0..mine_keys).map(|k| k * 3) {
+                mine.add(key, 1);
+            }
+            let mut theirs: Vec<(u64, u64)> = (0..their_keys).map(|k| (k, 10)).collect();
+            theirs.push((4, 100));
+            let places = mine.merge_items(theirs.clone(), |k, v| (k, v + 5), |v, w| *v += w);
+            assert_eq!(places.len(), theirs.len());
+            for ((key, _), &at) in theirs.iter().zip(&places) {
+                assert_eq!(mine.list[at as usize].0, *key);
+                assert_eq!(mine.find(key), Some(at as usize), "{key}");
+            }
+            let distinct: std::collections::BTreeSet<u64> =
+                mine.list.iter().map(|(k, _)| *k).collect();
+            assert_eq!(distinct.len(), mine.len());
+            for (key, value) in &mine.list {
+                let expected = match (key % 3 == 0 && *key < mine_keys * 3, *key < their_keys) {
+                    (true, true) => 11,
+                    (true, false) => 1,
+                    (false, _) => 15,
+                };
+                let repeat = if *key == 4 { 100 } else { 0 };
+                assert_eq!(*value, expected + repeat, "{key}");
+            }
+        }
+    }
 
     #[test]
     fn short_keys_compare_as_slices_do() {
