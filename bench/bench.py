@@ -296,7 +296,7 @@ def peers_section(seed_files, ours):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", choices=SCALES, default="seed")
-    ap.add_argument("--runs", type=int, default=3, help="best of N for logtally runs")
+    ap.add_argument("--runs", type=int, default=5, help="rounds of logtally runs (medians; interleaved)")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--no-backends", action="store_true")
     ap.add_argument("--only-formats", action="store_true", help="only the log-format comparison")
@@ -382,17 +382,25 @@ def main():
         gz = sizes(files)
         rows = []
         walls = {}
-        for engine in ("serial", "thread", "process"):
-            for jobs in ([1] if engine == "serial" else range(1, CORES + 1)):
-                floor = run_logtally(binary, files, engine, jobs, True, a.runs)
-                analysis = run_logtally(binary, files, engine, jobs, False, a.runs)
-                walls[(engine, jobs)] = analysis["wall"]
-                walls[(engine, jobs, "floor")] = floor["wall"]
-                rows.append(row(f"{engine} -j{jobs} floor", floor, gz, text_bytes, lines))
-                rows.append(row(f"{engine} -j{jobs} --by path", analysis, gz, text_bytes, lines, floor["wall"]))
-                print(f"  {corpus_name} {engine} -j{jobs}: {analysis['wall']:.2f} s (floor {floor['wall']:.2f} s)", file=sys.stderr)
+        # Interleaved rounds, medians: every configuration sees the same
+        # moments of a shared machine, so the ratios between them hold.
+        configs = [(engine, jobs) for engine in ("serial", "thread", "process")
+                   for jobs in ([1] if engine == "serial" else range(1, CORES + 1))]
+        rounds = {(c, floor): [] for c in configs for floor in (True, False)}
+        for _ in range(a.runs):
+            for (engine, jobs), floor in rounds:
+                rounds[((engine, jobs), floor)].append(run_logtally(binary, files, engine, jobs, floor, 1))
+        mid = lambda results_of: sorted(results_of, key=lambda x: x["wall"])[len(results_of) // 2]
+        for engine, jobs in configs:
+            floor, analysis = mid(rounds[((engine, jobs), True)]), mid(rounds[((engine, jobs), False)])
+            walls[(engine, jobs)] = analysis["wall"]
+            walls[(engine, jobs, "floor")] = floor["wall"]
+            rows.append(row(f"{engine} -j{jobs} floor", floor, gz, text_bytes, lines))
+            rows.append(row(f"{engine} -j{jobs} --by path", analysis, gz, text_bytes, lines, floor["wall"]))
+            print(f"  {corpus_name} {engine} -j{jobs}: {analysis['wall']:.2f} s (floor {floor['wall']:.2f} s)", file=sys.stderr)
         results["runs"][corpus_name] = rows
-        table(rows, f"logtally on the {corpus_name} corpus ({len(files)} file(s), {gz / 1e6:.1f} MB gzip, {CORES} cores)")
+        table(rows, f"logtally on the {corpus_name} corpus ({len(files)} file(s), {gz / 1e6:.1f} MB gzip, {CORES} cores), "
+                    f"medians of {a.runs} interleaved rounds")
         if corpus_name == "seed":
             results["targets"]["efficiency_process_jmax"] = round(walls[("process", CORES, "floor")] / walls[("process", CORES)], 2)
             results["targets"]["efficiency_thread_jmax"] = round(walls[("thread", CORES, "floor")] / walls[("thread", CORES)], 2)
