@@ -22,7 +22,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::slot::{in_bucket_order, kept_bits, spread, Slot, BUCKET_ORDER_FROM};
+use crate::slot::{bucket_order_pays, in_bucket_order, kept_bits, spread, Slot};
 
 /// Count per key.
 ///
@@ -235,10 +235,10 @@ impl Counts {
     /// the new keys' entries and texts are still written in the order of
     /// `rows` (ranking and printing read them in that order): a new key's
     /// slot is filed under its row first, and renumbered once all are in
-    /// where some keys were here already.
+    /// where some keys were here already or some rows repeat a key.
     fn add_distinct(&mut self, rows: &[Counted], texts: &str) {
         self.reserve(rows.len(), texts.len());
-        if rows.len() < BUCKET_ORDER_FROM {
+        if !bucket_order_pays(rows.len(), self.len()) {
             for row in rows {
                 self.add_hashed(row.key(texts), row.hash, row.count);
             }
@@ -249,7 +249,7 @@ impl Counts {
         let hashes: Vec<u32> = rows.iter().map(|row| row.hash).collect();
         let order = in_bucket_order(&hashes, self.index.capacity());
         let mut is_new = vec![false; rows.len()];
-        let mut some_known = false;
+        let mut renumber = false;
         let mut repeats: Vec<(usize, u64)> = Vec::new();
         {
             let Counts {
@@ -276,7 +276,7 @@ impl Counts {
                             // Rows that were not distinct after all add up.
                             Some(earlier) => repeats.push((earlier, rows[row].count)),
                         }
-                        some_known = true;
+                        renumber = true;
                     }
                     Entry::Vacant(place) => {
                         place.insert(Slot::new(base + row, hash));
@@ -285,9 +285,9 @@ impl Counts {
                 }
             }
         }
-        let mut places = Vec::with_capacity(if some_known { rows.len() } else { 0 });
+        let mut places = Vec::with_capacity(if renumber { rows.len() } else { 0 });
         for (row, counted) in rows.iter().enumerate() {
-            if some_known {
+            if renumber {
                 places.push(self.entries.len() as u32);
             }
             if is_new[row] {
@@ -300,7 +300,7 @@ impl Counts {
                 );
             }
         }
-        if some_known {
+        if renumber {
             for slot in self.index.iter_mut() {
                 if let Some(row) = (slot.at as usize).checked_sub(base) {
                     slot.at = places[row];

@@ -12,7 +12,7 @@ use sketches_ddsketch::{Config, DDSketch};
 use smallvec::SmallVec;
 
 use crate::analyze::GroupBy;
-use crate::slot::{in_bucket_order, kept_bits, spread, Slot, BUCKET_ORDER_FROM};
+use crate::slot::{bucket_order_pays, in_bucket_order, kept_bits, spread, Slot};
 use crate::tally::ranked_places;
 
 /// The (panel, key) ids one visitor was counted under: few for most
@@ -69,8 +69,9 @@ impl KeyIds {
 
 /// Items in order of arrival (an item's place is its id), with a hash index
 /// beside them. The index is not shipped between processes but made again
-/// where counting goes on: a merge only walks the list it receives, and the
-/// parent would otherwise hash every shipped item twice.
+/// where counting goes on: a merge walks the list it receives (and, where
+/// some of its keys were known, this index once), and the parent would
+/// otherwise hash every shipped item twice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "K: Serialize, V: Serialize",
@@ -214,9 +215,11 @@ impl<K: ListKey, V> Listed<K, V> {
     /// after the items here, in the order of `theirs`. Where each of theirs
     /// is now, in their order.
     ///
-    /// Many items are looked for in the order of the index's buckets
-    /// ([`in_bucket_order`]): their slots are filed under their place in
-    /// `theirs` first, and renumbered once all are in.
+    /// `new` must return a key that looks up as the one it was given (the
+    /// slot is filed under that key's hash first). Many items are looked for
+    /// in the order of the index's buckets ([`in_bucket_order`]): their
+    /// slots are filed under their place in `theirs` first, and renumbered
+    /// once all are in; fewer, with a find and then an add each.
     fn merge_items(
         &mut self,
         theirs: Vec<(K, V)>,
@@ -224,7 +227,7 @@ impl<K: ListKey, V> Listed<K, V> {
         mut known: impl FnMut(&mut V, V),
     ) -> Vec<u32> {
         self.reserve(theirs.len());
-        if theirs.len() < BUCKET_ORDER_FROM {
+        if !bucket_order_pays(theirs.len(), self.len()) {
             return theirs
                 .into_iter()
                 .map(|(key, value)| match self.find(key.lookup()) {

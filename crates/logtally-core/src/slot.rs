@@ -37,19 +37,26 @@ pub(crate) fn spread(hash: u32) -> u64 {
     u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Items merged at once from which adding them in bucket order
-/// ([`in_bucket_order`]) pays.
-pub(crate) const BUCKET_ORDER_FROM: usize = 1 << 12;
+/// Whether adding `items` at once to an index of `len` pays in bucket
+/// order ([`in_bucket_order`]): from 4096 of them, and an eighth of the
+/// index, since renumbering their slots may sweep the whole index once
+/// (a few items into millions would pay that sweep for little).
+pub(crate) fn bucket_order_pays(items: usize, len: usize) -> bool {
+    items >= 1 << 12 && items.saturating_mul(8) >= len
+}
 
 /// `hashes` (of the keys about to be added to a hash index of `capacity`,
 /// which must not grow while they are) with their places, in the order of
 /// the index's buckets: by the top bits of each key's first bucket (at most
 /// 4096 runs, each a stretch of the index), a counting sort, two passes.
+/// Stable: items of one run keep their order, so of rows that repeat a key
+/// the first in their order is the one found first.
 ///
 /// A merge of millions of keys into an index of millions probed the index at
 /// random, a cache and TLB miss per key; in this order the probes sweep it
 /// front to back.
 pub(crate) fn in_bucket_order(hashes: &[u32], capacity: usize) -> Vec<(u32, u32)> {
+    assert!(u32::try_from(hashes.len()).is_ok(), "fewer than 2^32 items");
     let buckets = buckets_of(capacity);
     let bits = buckets.trailing_zeros();
     let shift = bits.saturating_sub(12);
