@@ -22,7 +22,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::slot::{bucket_order_pays, in_bucket_order, kept_bits, spread, Slot};
+use crate::slot::{bucket_order_pays, file_in_bucket_order, kept_bits, renumber, spread, Slot};
 
 /// Count per key.
 ///
@@ -245,70 +245,49 @@ impl Counts {
             return;
         }
         let base = self.entries.len();
-        // The index does not grow from here on, so the buckets stay where they are.
         let hashes: Vec<u32> = rows.iter().map(|row| row.hash).collect();
-        let order = in_bucket_order(&hashes, self.index.capacity());
-        let mut is_new = vec![false; rows.len()];
-        let mut renumber = false;
-        let mut repeats: Vec<(usize, u64)> = Vec::new();
-        {
-            let Counts {
-                index,
-                entries,
-                texts: mine,
-            } = self;
-            for &(hash, row) in &order {
-                let row = row as usize;
-                // Slots from `base` on are filed under this merge's rows.
-                let same = |slot: &Slot| {
-                    let at = slot.at as usize;
-                    slot.hash == hash
-                        && match at.checked_sub(base) {
-                            None => entries[at].key(mine) == rows[row].key(texts),
-                            Some(earlier) => rows[earlier].key(texts) == rows[row].key(texts),
-                        }
-                };
-                match index.entry(spread(hash), same, Slot::filed) {
-                    Entry::Occupied(slot) => {
-                        let at = slot.get().at as usize;
-                        match at.checked_sub(base) {
-                            None => entries[at].count += rows[row].count,
-                            // Rows that were not distinct after all add up.
-                            Some(earlier) => repeats.push((earlier, rows[row].count)),
-                        }
-                        renumber = true;
-                    }
-                    Entry::Vacant(place) => {
-                        place.insert(Slot::new(base + row, hash));
-                        is_new[row] = true;
-                    }
-                }
-            }
-        }
-        let mut places = Vec::with_capacity(if renumber { rows.len() } else { 0 });
+        let Counts {
+            index,
+            entries,
+            texts: mine,
+        } = self;
+        let found = file_in_bucket_order(index, base, &hashes, |at, row| {
+            let key = match at.checked_sub(base) {
+                None => entries[at].key(mine),
+                Some(earlier) => rows[earlier].key(texts),
+            };
+            key == rows[row].key(texts)
+        });
+        let mut places = Vec::with_capacity(rows.len());
+        let mut repeats = Vec::new();
         for (row, counted) in rows.iter().enumerate() {
-            if renumber {
-                places.push(self.entries.len() as u32);
-            }
-            if is_new[row] {
-                push_key(
-                    &mut self.entries,
-                    &mut self.texts,
-                    counted.key(texts),
-                    counted.hash,
-                    counted.count,
-                );
-            }
-        }
-        if renumber {
-            for slot in self.index.iter_mut() {
-                if let Some(row) = (slot.at as usize).checked_sub(base) {
-                    slot.at = places[row];
+            match found[row] {
+                None => {
+                    places.push(entries.len() as u32);
+                    push_key(
+                        entries,
+                        mine,
+                        counted.key(texts),
+                        counted.hash,
+                        counted.count,
+                    );
+                }
+                Some(at) if at < base => {
+                    entries[at].count += counted.count;
+                    places.push(at as u32);
+                }
+                // Rows that were not distinct after all add up.
+                Some(at) => {
+                    repeats.push((at - base, counted.count));
+                    places.push(u32::MAX);
                 }
             }
-            for (row, n) in repeats {
-                self.entries[places[row] as usize].count += n;
-            }
+        }
+        if places.len() != entries.len() - base {
+            renumber(index, base, &places);
+        }
+        for (earlier, n) in repeats {
+            entries[places[earlier] as usize].count += n;
         }
     }
 }

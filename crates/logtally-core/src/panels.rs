@@ -12,7 +12,7 @@ use sketches_ddsketch::{Config, DDSketch};
 use smallvec::SmallVec;
 
 use crate::analyze::GroupBy;
-use crate::slot::{bucket_order_pays, in_bucket_order, kept_bits, spread, Slot};
+use crate::slot::{bucket_order_pays, file_in_bucket_order, kept_bits, renumber, spread, Slot};
 use crate::tally::ranked_places;
 
 /// The (panel, key) ids one visitor was counted under: few for most
@@ -217,7 +217,7 @@ impl<K: ListKey, V> Listed<K, V> {
     ///
     /// `new` must return a key that looks up as the one it was given (the
     /// slot is filed under that key's hash first). Many items are looked for
-    /// in the order of the index's buckets ([`in_bucket_order`]): their
+    /// in the order of the index's buckets ([`file_in_bucket_order`]): their
     /// slots are filed under their place in `theirs` first, and renumbered
     /// once all are in; fewer, with a find and then an add each.
     fn merge_items(
@@ -247,29 +247,14 @@ impl<K: ListKey, V> Listed<K, V> {
             .iter()
             .map(|(k, _)| self.hash_of(k.lookup()))
             .collect();
-        // Where each of theirs was found (a place from `base` on: one of theirs).
-        let mut found: Vec<Option<usize>> = vec![None; theirs.len()];
         let Listed { list, index, .. } = self;
-        for (hash, row) in in_bucket_order(&hashes, index.capacity()) {
-            let row = row as usize;
-            let key = theirs[row].0.lookup();
-            let same = |slot: &Slot| {
-                let at = slot.at as usize;
-                slot.hash == hash
-                    && match at.checked_sub(base) {
-                        None => K::same(list[at].0.lookup(), key),
-                        Some(earlier) => K::same(theirs[earlier].0.lookup(), key),
-                    }
+        let found = file_in_bucket_order(index, base, &hashes, |at, row| {
+            let key = match at.checked_sub(base) {
+                None => list[at].0.lookup(),
+                Some(earlier) => theirs[earlier].0.lookup(),
             };
-            match index.entry(spread(hash), same, Slot::filed) {
-                hashbrown::hash_table::Entry::Occupied(slot) => {
-                    found[row] = Some(slot.get().at as usize)
-                }
-                hashbrown::hash_table::Entry::Vacant(place) => {
-                    place.insert(Slot::new(base + row, hash));
-                }
-            }
-        }
+            K::same(key, theirs[row].0.lookup())
+        });
         let mut places = Vec::with_capacity(theirs.len());
         let mut repeats = Vec::new();
         for (row, (key, value)) in theirs.into_iter().enumerate() {
@@ -289,11 +274,7 @@ impl<K: ListKey, V> Listed<K, V> {
             }
         }
         if places.len() != list.len() - base {
-            for slot in index.iter_mut() {
-                if let Some(row) = (slot.at as usize).checked_sub(base) {
-                    slot.at = places[row];
-                }
-            }
+            renumber(index, base, &places);
         }
         for (row, earlier, value) in repeats {
             let at = places[earlier];

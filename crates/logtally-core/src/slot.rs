@@ -4,6 +4,9 @@
 //! items (a random access into the list, and into the key's text, per entry
 //! was 12% of a run with millions of hosts).
 
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
+
 /// An index entry: an item's place in its list and 32 bits of its key's hash.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot {
@@ -55,7 +58,7 @@ pub(crate) fn bucket_order_pays(items: usize, len: usize) -> bool {
 /// A merge of millions of keys into an index of millions probed the index at
 /// random, a cache and TLB miss per key; in this order the probes sweep it
 /// front to back.
-pub(crate) fn in_bucket_order(hashes: &[u32], capacity: usize) -> Vec<(u32, u32)> {
+fn in_bucket_order(hashes: &[u32], capacity: usize) -> Vec<(u32, u32)> {
     assert!(u32::try_from(hashes.len()).is_ok(), "fewer than 2^32 items");
     let buckets = buckets_of(capacity);
     let bits = buckets.trailing_zeros();
@@ -89,4 +92,42 @@ fn buckets_of(capacity: usize) -> u64 {
 /// `buckets` (hashbrown starts a probe at the table hash's low bits).
 fn bucket_of(hash: u32, buckets: u64) -> u64 {
     spread(hash) & (buckets - 1)
+}
+
+/// Looks each of `hashes` (the keys of rows about to be added to the items
+/// of `index`, of which there are `base`) up in bucket order
+/// ([`in_bucket_order`]), filing a new one under the place `base + row`
+/// for now; where each row's key was found, in the order of the rows:
+/// `None` (new), a place below `base` (an item here) or from `base` on (an
+/// earlier row with the same key). `same(at, row)` says whether the item at
+/// `at` (from `base` on: row `at - base`) has the key of `row`. Room must
+/// have been reserved. Once the new rows' places are known, [`renumber`].
+pub(crate) fn file_in_bucket_order(
+    index: &mut HashTable<Slot>,
+    base: usize,
+    hashes: &[u32],
+    same: impl Fn(usize, usize) -> bool,
+) -> Vec<Option<usize>> {
+    let mut found = vec![None; hashes.len()];
+    for (hash, row) in in_bucket_order(hashes, index.capacity()) {
+        let row = row as usize;
+        let matches = |slot: &Slot| slot.hash == hash && same(slot.at as usize, row);
+        match index.entry(spread(hash), matches, Slot::filed) {
+            Entry::Occupied(slot) => found[row] = Some(slot.get().at as usize),
+            Entry::Vacant(place) => {
+                place.insert(Slot::new(base + row, hash));
+            }
+        }
+    }
+    found
+}
+
+/// Gives the slots that [`file_in_bucket_order`] filed under `base + row`
+/// the place `places[row]`, sweeping the index once.
+pub(crate) fn renumber(index: &mut HashTable<Slot>, base: usize, places: &[u32]) {
+    for slot in index.iter_mut() {
+        if let Some(row) = (slot.at as usize).checked_sub(base) {
+            slot.at = places[row];
+        }
+    }
 }
