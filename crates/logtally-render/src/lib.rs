@@ -131,6 +131,22 @@ fn field(s: &str, sep: char) -> Cow<'_, str> {
     }
 }
 
+/// Appends `s` as [`field`] writes it: as it is when nothing in it needs
+/// quoting or escaping, which is nearly always.
+fn push_field(out: &mut String, s: &str, sep: char) {
+    let plain = if sep == ',' {
+        !s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    } else {
+        !s.bytes()
+            .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    };
+    if plain {
+        out.push_str(s);
+    } else {
+        out.push_str(&field(s, sep));
+    }
+}
+
 /// `n` bytes in kB, MB, GB.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -343,8 +359,48 @@ pub fn panels_table(report: &Dashboard, sep: char) -> String {
 /// The counts of a one-key report as CSV (`sep` `,`) or TSV: `KEY,count`.
 pub fn counts_table(report: &logtally_core::Report, sep: char) -> String {
     let mut s = format!("{}{sep}count\n", report.options.by);
+    // Millions of rows with `--all` (a crawler's URLs): appended as they are,
+    // without the formatting machinery per row.
+    let mut digits = itoa::Buffer::new();
     for (key, n) in report.counts.iter() {
-        let _ = writeln!(s, "{}{sep}{n}", field(key, sep));
+        push_field(&mut s, key, sep);
+        s.push(sep);
+        s.push_str(digits.format(n));
+        s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use logtally_core::tally::RankedCounts;
+    use logtally_core::{Analyzer, UserOptions};
+
+    /// A report whose counts are `rows`.
+    fn report_of(rows: &[(&str, u64)]) -> logtally_core::Report {
+        let options = UserOptions::default();
+        let tally = Analyzer::new(options.compile().unwrap()).analyze("x.log", &b""[..]);
+        let mut report = tally.into_report(&options);
+        report.counts = rows.iter().copied().collect::<RankedCounts>();
+        report
+    }
+
+    #[test]
+    fn counts_tables_quote_and_escape_only_where_needed() {
+        let report = report_of(&[
+            ("/plain", 12),
+            ("/a,b", 3),
+            ("/say \"hi\"", 2),
+            ("/tab\there", 1),
+            ("/back\\slash\nline\r", 1),
+        ]);
+        assert_eq!(
+            super::counts_table(&report, ','),
+            "path,count\n/plain,12\n\"/a,b\",3\n\"/say \"\"hi\"\"\",2\n/tab\there,1\n\"/back\\slash\nline\r\",1\n"
+        );
+        assert_eq!(
+            super::counts_table(&report, '\t'),
+            "path\tcount\n/plain\t12\n/a,b\t3\n/say \"hi\"\t2\n/tab\\there\t1\n/back\\\\slash\\nline\\r\t1\n"
+        );
+    }
 }
