@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::details::{check_url, split_request, url_path, Request, TimeCache, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
-use crate::index::{FileRecords, KeepBudget, RecordShard};
-use crate::keys::{panel_key, KeyCache, PathVerdict, Record, Size};
+use crate::index::{FileRecords, KeepBudget, KeptField, RecordShard, ValueIds};
+use crate::keys::{key_field, panel_key, KeyCache, PathVerdict, Record, Size};
 use crate::panels::{status_class, Hit, Panels};
 use crate::read::{Block, BlockRef, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
@@ -620,7 +620,7 @@ impl Analyzer {
         if let Some(budget) = keep_records {
             partial.shard().push_within(&record, budget);
         }
-        add_record(options, selection, keys, partial, &record);
+        add_record(options, selection, keys, partial, &record, None);
         Ok(())
     }
 
@@ -645,8 +645,16 @@ impl Analyzer {
             keys,
             ..
         } = self;
-        for record in shard.records() {
-            add_record(options, selection, keys, partial, &record);
+        let mut known = KnownKeys::new(shard.value_ids());
+        for (record, ids) in shard.records_with_ids() {
+            add_record(
+                options,
+                selection,
+                keys,
+                partial,
+                &record,
+                Some((&ids, &mut known)),
+            );
         }
         partial.filtered += shard.directives;
     }
@@ -1125,12 +1133,52 @@ impl Options {
 /// Counts `record` into the panels of `partial`, or as filtered when the
 /// options or the selection drop it (the same for a record read from a file
 /// and one counted again from the index).
+/// Counting kept records again: per panel whose key one field gives
+/// ([`key_field`]), the key's id in the panels for each of the shard's value
+/// ids, found at the value's first record (a shard of the seed corpus has
+/// half a million hosts: their keys are hashed and compared once, not at
+/// every record).
+struct KnownKeys {
+    value_ids: usize,
+    /// Per panel, once the first record made them: its field and its keys'
+    /// ids by value id ([`UNKNOWN`] until found, [`NO_KEY`] for none).
+    panels: Option<Vec<Option<(KeptField, Vec<u32>)>>>,
+}
+
+/// A value whose key is not yet found.
+const UNKNOWN: u32 = u32::MAX;
+/// A value that gives no key in its panel (a path the filter drops...).
+const NO_KEY: u32 = u32::MAX - 1;
+
+impl KnownKeys {
+    fn new(value_ids: usize) -> Self {
+        KnownKeys {
+            value_ids,
+            panels: None,
+        }
+    }
+
+    /// The id of the key that panel `index` has for the value of `ids`.
+    fn slot(&mut self, panels: &Panels, index: usize, ids: &ValueIds) -> Option<&mut u32> {
+        let value_ids = self.value_ids;
+        let known = self.panels.get_or_insert_with(|| {
+            (0..panels.len())
+                .map(|index| key_field(panels.key_at(index)).map(|f| (f, vec![UNKNOWN; value_ids])))
+                .collect()
+        });
+        let (field, keys) = known.get_mut(index)?.as_mut()?;
+        Some(&mut keys[ids.of(*field, value_ids)])
+    }
+}
+
+/// `known`: a kept record's value ids and the keys found for them.
 fn add_record(
     options: &Options,
     selection: &Selection,
     keys: &mut KeyCache,
     partial: &mut Partial,
     record: &Record<'_>,
+    mut known: Option<(&ValueIds, &mut KnownKeys)>,
 ) {
     if !options.admits(record, selection) {
         partial.filtered += 1;
@@ -1151,9 +1199,24 @@ fn add_record(
     let mut verdict = PathVerdict::new(options.path_filter.as_ref());
     for index in 0..panels.len() {
         let by = panels.key_at(index);
-        if let Some(key) = panel_key(record, by, &mut verdict, keys) {
-            ids.push(panels.add_key(index, &key, &hit));
-        }
+        let slot = match &mut known {
+            Some((values, known)) => known.slot(panels, index, values),
+            None => None,
+        };
+        let id = match slot {
+            Some(&mut NO_KEY) => None,
+            Some(&mut id) if id != UNKNOWN => Some(panels.add_to_key(id, &hit)),
+            slot => {
+                let id = panel_key(record, by, &mut verdict, keys)
+                    .map(|key| panels.add_key(index, &key, &hit));
+                if let Some(slot) = slot {
+                    debug_assert!(id.is_none_or(|id| id < NO_KEY));
+                    *slot = id.unwrap_or(NO_KEY);
+                }
+                id
+            }
+        };
+        ids.extend(id);
     }
     panels.add_totals(&hit, &mut ids);
 }

@@ -80,6 +80,34 @@ fn string_at<'a>(bytes: &'a [u8], ends: &[usize], id: u32) -> &'a [u8] {
     &bytes[start..ends[id]]
 }
 
+/// A field of a kept record, in the order of a row's ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeptField {
+    Host,
+    Status,
+    Method,
+    Path,
+    Protocol,
+    Referrer,
+    Agent,
+    Vhost,
+}
+
+/// A kept record's fields' values as ids into its shard's table of values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ValueIds([u32; 8]);
+
+impl ValueIds {
+    /// The id of `field`'s value: below the shard's
+    /// [`value_ids`](RecordShard::value_ids), the last of them for an absent field.
+    pub(crate) fn of(&self, field: KeptField, value_ids: usize) -> usize {
+        match self.0[field as usize] {
+            NONE => value_ids - 1,
+            id => id as usize,
+        }
+    }
+}
+
 /// One record: its fields as ids, its times as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Row {
@@ -270,9 +298,18 @@ impl RecordShard {
         }
     }
 
-    /// The records, in the order they were kept.
-    pub(crate) fn records(&self) -> impl Iterator<Item = Record<'_>> {
-        self.rows.iter().map(|row| self.record(row))
+    /// The records, in the order they were kept, with their fields' values as ids: the same value of a
+    /// field has the same id throughout the shard.
+    pub(crate) fn records_with_ids(&self) -> impl Iterator<Item = (Record<'_>, ValueIds)> {
+        self.rows
+            .iter()
+            .map(|row| (self.record(row), ValueIds(row.fields)))
+    }
+
+    /// How many ids [`ValueIds::of`] gives in this shard: its distinct values,
+    /// and one for an absent field.
+    pub(crate) fn value_ids(&self) -> usize {
+        self.strings.ends.len() + 1
     }
 
     /// Records kept.

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Timelike};
 use crate::analyze::GroupBy;
 use crate::details::parse_agent;
 use crate::filter::PathFilter;
+use crate::index::KeptField;
 
 /// One record, whatever its format: the fields the keys and filters use.
 pub(crate) struct Record<'a> {
@@ -229,6 +230,24 @@ pub(crate) fn panel_key<'x, 'r: 'x, 'c: 'x>(
             Some(v) if !v.is_empty() => Some(reborrow(v)),
             _ => dash(),
         },
+    }
+}
+
+/// The one field of a record that [`panel_key`]'s key for `by` depends on,
+/// where it depends on one alone (with the run's options): counting kept
+/// records again, a value's key is then found once per shard, not per record.
+pub(crate) fn key_field(by: GroupBy) -> Option<KeptField> {
+    match by {
+        GroupBy::Path | GroupBy::Static => Some(KeptField::Path),
+        GroupBy::Status => Some(KeptField::Status),
+        GroupBy::Method => Some(KeptField::Method),
+        GroupBy::Protocol => Some(KeptField::Protocol),
+        GroupBy::Host => Some(KeptField::Host),
+        GroupBy::ReferrerHost => Some(KeptField::Referrer),
+        GroupBy::AgentProduct | GroupBy::Browser | GroupBy::Os => Some(KeptField::Agent),
+        GroupBy::Vhost => Some(KeptField::Vhost),
+        // The path and the status; the time.
+        GroupBy::NotFound | GroupBy::Hour | GroupBy::Day => None,
     }
 }
 

@@ -570,16 +570,30 @@ impl Panels {
             Some(at) => at,
             None => cell_of(cells, key),
         };
-        cells.list[at].1.add(hit);
         last.remember(key, at, remembered.is_some());
+        self.add_to_cell(index, at, hit)
+    }
+
+    /// Counts `hit` under the key whose id [`add_key`](Self::add_key) gave in
+    /// these panels: the same as adding that key again, without finding it.
+    pub(crate) fn add_to_key(&mut self, id: u32, hit: &Hit) -> u32 {
+        let index = (id >> PANEL_SHIFT) as usize;
+        let at = (id & ((1 << PANEL_SHIFT) - 1)) as usize;
+        self.add_to_cell(index, at, hit)
+    }
+
+    /// Counts `hit` in the cell `at` of panel `index`; the key's id.
+    fn add_to_cell(&mut self, index: usize, at: usize, hit: &Hit) -> u32 {
+        self.panels[index].1.list[at].1.add(hit);
+        let id = key_id(index, at);
         if let (Some((bucket, hits)), Some(time)) = (&mut self.by_bucket, hit.time) {
             let minute = time.naive_local().and_utc().timestamp().div_euclid(60);
             let width = bucket.minutes();
             *hits
-                .entry((key_id(index, at), minute - minute.rem_euclid(width)))
+                .entry((id, minute - minute.rem_euclid(width)))
                 .or_default() += 1;
         }
-        key_id(index, at)
+        id
     }
 
     /// Counts `hit` once in the totals and the time series, and its visitor

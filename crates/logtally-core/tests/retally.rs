@@ -76,6 +76,21 @@ fn changes() -> Vec<UserOptions> {
             bucket: Some("5m".parse().unwrap()),
             ..UserOptions::default()
         }),
+        // Panels whose keys one field gives, found once per value when
+        // counting again, beside ones that need two fields or the time.
+        report(UserOptions {
+            panels: vec![
+                GroupBy::AgentProduct,
+                GroupBy::NotFound,
+                GroupBy::Static,
+                GroupBy::ReferrerHost,
+                GroupBy::Host,
+                GroupBy::Day,
+            ],
+            bucket: Some("15m".parse().unwrap()),
+            conditions: vec!["status!=200".into()],
+            ..UserOptions::default()
+        }),
         // One key over time.
         report(UserOptions {
             panels: vec![GroupBy::Path],
