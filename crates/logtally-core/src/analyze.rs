@@ -1142,8 +1142,11 @@ struct KnownKeys {
     value_ids: usize,
     /// Per panel, once the first record made them: its field and its keys'
     /// ids by value id ([`UNKNOWN`] until found, [`NO_KEY`] for none).
-    panels: Option<Vec<Option<(KeptField, Vec<u32>)>>>,
+    panels: Option<Vec<Option<FieldKeys>>>,
 }
+
+/// A panel's field and its keys' ids by value id.
+type FieldKeys = (KeptField, Vec<u32>);
 
 /// A value whose key is not yet found.
 const UNKNOWN: u32 = u32::MAX;
