@@ -11,7 +11,8 @@
 //    each re-render within a second. Native `--report` beside it.
 // 3. Inflating alone on one thread: the module's zlib-rs against the
 //    browser's DecompressionStream.
-// Medians of 3 runs (LOGTALLY_BENCH_RUNS=N for N). Needs dist/ (bash scripts/web build) and the release CLI.
+// Medians of 3 rounds (LOGTALLY_BENCH_RUNS=N for N), the native runs in each
+// round beside the page's. Needs dist/ (bash scripts/web build) and the release CLI.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -45,13 +46,25 @@ async function waitDone(page) {
   return page.$eval('#summary', (e) => ({ ...e.dataset }));
 }
 
-// 1. Throughput: the one-key table.
+/** One native run at the page's thread count: the seconds its --stats give. */
+function nativeOnce(threads, args) {
+  const run = spawnSync(bin, ['-j', String(threads), '-q', '--stats', '--format', 'json', ...args, ...files]);
+  if (run.status !== 0) throw new Error(`logtally ${args.join(' ')}: ${run.stderr}`);
+  return JSON.parse(run.stderr.toString().trim().split('\n').pop()).seconds;
+}
+
+// 1. Throughput: the one-key table, each round beside the native engines
+// (interleaved: this shared machine's speed drifts from minute to minute).
 const table = [];
+const nativeRuns = { thread: [], process: [], report: [], filtered: [] };
 for (let i = 0; i < RUNS; i++) {
   const page = await openPage(false);
   await page.setInputFiles('input[type=file]', files);
-  table.push(await waitDone(page));
+  const summary = await waitDone(page);
+  table.push(summary);
   await page.close();
+  nativeRuns.thread.push(nativeOnce(summary.threads, ['--engine', 'thread']));
+  nativeRuns.process.push(nativeOnce(summary.threads, ['--engine', 'process']));
 }
 /** Sets the `where` filter; the seconds until the dashboard is drawn again. */
 async function changeFilter(page, where) {
@@ -80,6 +93,9 @@ for (let i = 0; i < RUNS; i++) {
   // A new filter that every record passes: all of them counted again.
   everyWall.push(await changeFilter(page, 'status>=100'));
   await page.close();
+  const threads = table[0].threads;
+  nativeRuns.report.push(nativeOnce(threads, ['--engine', 'process', '--report']));
+  nativeRuns.filtered.push(nativeOnce(threads, ['--engine', 'process', '--report', '--where', 'status>=400']));
 }
 // 3. Inflating alone, on one thread of the page: the module's own floor
 // (zlib-rs in wasm, lines split; `linesIn`) against the browser's
@@ -125,19 +141,10 @@ await browser.close();
 server.close();
 
 const threads = Number(table[0].threads);
-function native(args) {
-  const walls = [];
-  for (let i = 0; i < RUNS; i++) {
-    const run = spawnSync(bin, ['-j', String(threads), '-q', '--stats', '--format', 'json', ...args, ...files]);
-    if (run.status !== 0) throw new Error(`logtally ${args.join(' ')}: ${run.stderr}`);
-    walls.push(JSON.parse(run.stderr.toString().trim().split('\n').pop()).seconds);
-  }
-  return median(walls);
-}
-const nativeThread = native(['--engine', 'thread']);
-const nativeProcess = native(['--engine', 'process']);
-const nativeReport = native(['--engine', 'process', '--report']);
-const nativeFiltered = native(['--engine', 'process', '--report', '--where', 'status>=400']);
+const nativeThread = median(nativeRuns.thread);
+const nativeProcess = median(nativeRuns.process);
+const nativeReport = median(nativeRuns.report);
+const nativeFiltered = median(nativeRuns.filtered);
 const pageTable = median(table.map((s) => Number(s.seconds)));
 const pageDashboard = median(dashboard.map((s) => Number(s.seconds)));
 const pageFilter = median(filterWall);

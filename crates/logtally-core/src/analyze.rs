@@ -1219,7 +1219,9 @@ fn add_record(
                 id
             }
         };
-        ids.extend(id);
+        if let Some(id) = id {
+            ids.push(id);
+        }
     }
     panels.add_totals(&hit, &mut ids);
 }
