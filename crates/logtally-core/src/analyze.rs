@@ -1141,7 +1141,7 @@ impl Options {
 struct KnownKeys {
     value_ids: usize,
     /// Per panel, once the first record made them: its field and its keys'
-    /// ids by value id ([`UNKNOWN`] until found, [`NO_KEY`] for none).
+    /// ids plus one by value id ([`UNKNOWN`] until found, [`NO_KEY`] for none).
     panels: Option<Vec<Option<FieldKeys>>>,
 }
 
@@ -1149,9 +1149,11 @@ struct KnownKeys {
 type FieldKeys = (KeptField, Vec<u32>);
 
 /// A value whose key is not yet found.
-const UNKNOWN: u32 = u32::MAX;
+/// Zero, so that a panel's list is zeroed memory, whose pages a narrowing
+/// filter (few records counted) never touches.
+const UNKNOWN: u32 = 0;
 /// A value that gives no key in its panel (a path the filter drops...).
-const NO_KEY: u32 = u32::MAX - 1;
+const NO_KEY: u32 = u32::MAX;
 
 impl KnownKeys {
     fn new(value_ids: usize) -> Self {
@@ -1208,13 +1210,14 @@ fn add_record(
         };
         let id = match slot {
             Some(&mut NO_KEY) => None,
-            Some(&mut id) if id != UNKNOWN => Some(panels.add_to_key(id, &hit)),
+            Some(&mut found) if found != UNKNOWN => Some(panels.add_to_key(found - 1, &hit)),
             slot => {
                 let id = panel_key(record, by, &mut verdict, keys)
                     .map(|key| panels.add_key(index, &key, &hit));
                 if let Some(slot) = slot {
-                    debug_assert!(id.is_none_or(|id| id < NO_KEY));
-                    *slot = id.unwrap_or(NO_KEY);
+                    // Key ids keep the top bits for the panel (fewer than 31).
+                    debug_assert!(id.is_none_or(|id| id < NO_KEY - 1));
+                    *slot = id.map_or(NO_KEY, |id| id + 1);
                 }
                 id
             }
