@@ -80,7 +80,8 @@ fn string_at<'a>(bytes: &'a [u8], ends: &[usize], id: u32) -> &'a [u8] {
     &bytes[start..ends[id]]
 }
 
-/// A field of a kept record, in the order of a row's ids.
+/// A field of a kept record, in the order of a row's ids (as
+/// `RecordShard::push` stores them; a test checks each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeptField {
     Host,
@@ -298,8 +299,8 @@ impl RecordShard {
         }
     }
 
-    /// The records, in the order they were kept, with their fields' values as ids: the same value of a
-    /// field has the same id throughout the shard.
+    /// The records, in the order they were kept, with their fields' values
+    /// as ids: the same value of a field has the same id throughout the shard.
     pub(crate) fn records_with_ids(&self) -> impl Iterator<Item = (Record<'_>, ValueIds)> {
         self.rows
             .iter()
@@ -371,5 +372,52 @@ impl FileRecords {
     /// Memory held, in bytes (about).
     pub fn heap_bytes(&self) -> usize {
         self.shards.iter().map(RecordShard::heap_bytes).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_ids_name_the_fields_a_record_was_kept_with() {
+        let record = Record {
+            host: Cow::Borrowed(b"10.0.0.1"),
+            status: Cow::Borrowed(b"404"),
+            method: Cow::Borrowed(b"POST"),
+            path: b"/a",
+            protocol: Cow::Borrowed(b"HTTP/1.1"),
+            time: None,
+            referer: Some(Cow::Borrowed(b"http://r.example/")),
+            user_agent: Some(Cow::Borrowed(b"curl/8")),
+            vhost: None,
+            bytes: Size::Sent(5),
+            seconds: None,
+        };
+        let mut shard = RecordShard::default();
+        shard.push(&record);
+        shard.push(&record);
+        let values = shard.value_ids();
+        let ids: Vec<ValueIds> = shard.records_with_ids().map(|(_, ids)| ids).collect();
+        assert_eq!(ids.len(), 2);
+        let value = |field| match ids[0].of(field, values) {
+            id if id == values - 1 => None,
+            id => Some(shard.strings.get(id as u32).to_vec()),
+        };
+        let fields = [
+            (KeptField::Host, Some(&b"10.0.0.1"[..])),
+            (KeptField::Status, Some(b"404")),
+            (KeptField::Method, Some(b"POST")),
+            (KeptField::Path, Some(b"/a")),
+            (KeptField::Protocol, Some(b"HTTP/1.1")),
+            (KeptField::Referrer, Some(b"http://r.example/")),
+            (KeptField::Agent, Some(b"curl/8")),
+            (KeptField::Vhost, None),
+        ];
+        for (field, want) in fields {
+            assert_eq!(value(field).as_deref(), want, "{field:?}");
+            // The same value, the same id, record after record.
+            assert_eq!(ids[0].of(field, values), ids[1].of(field, values));
+        }
     }
 }
