@@ -646,16 +646,16 @@ impl Analyzer {
             ..
         } = self;
         let mut known = KnownKeys::new(shard.value_ids());
-        for (record, ids) in shard.records_with_ids() {
+        shard.for_each_record(|record, ids| {
             add_record(
                 options,
                 selection,
                 keys,
                 partial,
-                &record,
-                Some((&ids, &mut known)),
+                record,
+                Some((ids, &mut known)),
             );
-        }
+        });
         partial.filtered += shard.directives;
     }
 
