@@ -66,6 +66,7 @@ for (let i = 0; i < RUNS; i++) {
   nativeRuns.thread.push(nativeOnce(summary.threads, ['--engine', 'thread']));
   nativeRuns.process.push(nativeOnce(summary.threads, ['--engine', 'process']));
 }
+const threads = Number(table[0].threads);
 /** Sets the `where` filter; the seconds until the dashboard is drawn again. */
 async function changeFilter(page, where) {
   const cards = await page.$('#dashboard .lt-cards');
@@ -93,7 +94,6 @@ for (let i = 0; i < RUNS; i++) {
   // A new filter that every record passes: all of them counted again.
   everyWall.push(await changeFilter(page, 'status>=100'));
   await page.close();
-  const threads = table[0].threads;
   nativeRuns.report.push(nativeOnce(threads, ['--engine', 'process', '--report']));
   nativeRuns.filtered.push(nativeOnce(threads, ['--engine', 'process', '--report', '--where', 'status>=400']));
 }
@@ -140,7 +140,6 @@ let multiMember = '';
 await browser.close();
 server.close();
 
-const threads = Number(table[0].threads);
 const nativeThread = median(nativeRuns.thread);
 const nativeProcess = median(nativeRuns.process);
 const nativeReport = median(nativeRuns.report);

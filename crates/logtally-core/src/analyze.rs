@@ -1130,9 +1130,6 @@ impl Options {
     }
 }
 
-/// Counts `record` into the panels of `partial`, or as filtered when the
-/// options or the selection drop it (the same for a record read from a file
-/// and one counted again from the index).
 /// Counting kept records again: per panel whose key one field gives
 /// ([`key_field`]), the key's id in the panels for each of the shard's value
 /// ids, found at the value's first record (a shard of the seed corpus has
@@ -1176,6 +1173,9 @@ impl KnownKeys {
     }
 }
 
+/// Counts `record` into the panels of `partial`, or as filtered when the
+/// options or the selection drop it (the same for a record read from a file
+/// and one counted again from the index).
 /// `known`: a kept record's value ids and the keys found for them.
 fn add_record(
     options: &Options,

@@ -113,13 +113,18 @@ pub fn key_series_table(series: &KeySeries, sep: char) -> String {
 /// `s` as one CSV (`sep` `,`) or TSV field: quoted, or escaped, only where
 /// it has to be (most keys are left as they are, without a copy).
 fn field(s: &str, sep: char) -> Cow<'_, str> {
+    // Byte scans (the special characters are all ASCII), not `contains` with
+    // a set of chars: `--all` asks this of millions of keys.
     if sep == ',' {
-        if s.contains([',', '"', '\n', '\r']) {
+        if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
             Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
         } else {
             Cow::Borrowed(s)
         }
-    } else if s.contains(['\\', '\t', '\n', '\r']) {
+    } else if s
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
         Cow::Owned(
             s.replace('\\', "\\\\")
                 .replace('\t', "\\t")
@@ -128,22 +133,6 @@ fn field(s: &str, sep: char) -> Cow<'_, str> {
         )
     } else {
         Cow::Borrowed(s)
-    }
-}
-
-/// Appends `s` as [`field`] writes it: as it is when nothing in it needs
-/// quoting or escaping, which is nearly always.
-fn push_field(out: &mut String, s: &str, sep: char) {
-    let plain = if sep == ',' {
-        !s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
-    } else {
-        !s.bytes()
-            .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
-    };
-    if plain {
-        out.push_str(s);
-    } else {
-        out.push_str(&field(s, sep));
     }
 }
 
@@ -363,7 +352,7 @@ pub fn counts_table(report: &logtally_core::Report, sep: char) -> String {
     // without the formatting machinery per row.
     let mut digits = itoa::Buffer::new();
     for (key, n) in report.counts.iter() {
-        push_field(&mut s, key, sep);
+        s.push_str(&field(key, sep));
         s.push(sep);
         s.push_str(digits.format(n));
         s.push('\n');
