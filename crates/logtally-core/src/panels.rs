@@ -803,26 +803,20 @@ impl Panels {
                 points.entry(*minute).or_default().visitors = point.visitors;
             }
         } else {
-            // A visitor counts once per bucket: its minutes, bucketed.
-            let mut per_bucket: foldhash::HashMap<i64, u64> = Default::default();
-            let minute_keys: Vec<i64> = self.minutes.keys().copied().collect();
-            let mut buckets: SmallVec<[i64; 16]> = SmallVec::new();
-            for (_, ids) in &self.visitors.list {
-                buckets.clear();
-                for id in ids.ids() {
-                    if id >> PANEL_SHIFT == SERIES {
-                        let b = start_of(minute_keys[(id & ((1 << PANEL_SHIFT) - 1)) as usize]);
-                        if !buckets.contains(&b) {
-                            buckets.push(b);
-                        }
-                    }
+            // A visitor counts once per bucket: its minutes, bucketed. Buckets
+            // by their place from the first, each minute's found once.
+            let first_start = start_of(first);
+            let place_of = |minute: i64| ((start_of(minute) - first_start) / width) as usize;
+            let minute_places: Vec<usize> = self.minutes.keys().map(|&m| place_of(m)).collect();
+            let places = place_of(last) + 1;
+            let visitors = visitors_per_bucket(&self.visitors.list, &minute_places, places);
+            for (place, n) in visitors.into_iter().enumerate() {
+                if n > 0 {
+                    points
+                        .entry(first_start + place as i64 * width)
+                        .or_default()
+                        .visitors = n;
                 }
-                for b in &buckets {
-                    *per_bucket.entry(*b).or_default() += 1;
-                }
-            }
-            for (b, n) in per_bucket {
-                points.entry(b).or_default().visitors = n;
             }
         }
         let (offset, utc_offset) = self.offset();
@@ -847,6 +841,53 @@ impl Panels {
                 .collect(),
         })
     }
+}
+
+/// Per bucket (by place), the visitors counted in it: each visitor once per
+/// bucket that one of its minutes (place `minute_places[minute id]`) is in.
+/// Millions of visitors (a new one on every line) are counted in parts on
+/// every thread (the `rayon` feature).
+fn visitors_per_bucket(
+    visitors: &[(u64, KeyIds)],
+    minute_places: &[usize],
+    places: usize,
+) -> Vec<u64> {
+    let count = |mut per_bucket: Vec<u64>, visitors: &[(u64, KeyIds)]| {
+        let mut buckets: SmallVec<[usize; 16]> = SmallVec::new();
+        for (_, ids) in visitors {
+            buckets.clear();
+            for id in ids.ids() {
+                if id >> PANEL_SHIFT == SERIES {
+                    let place = minute_places[(id & ((1 << PANEL_SHIFT) - 1)) as usize];
+                    if !buckets.contains(&place) {
+                        buckets.push(place);
+                    }
+                }
+            }
+            for &place in &buckets {
+                per_bucket[place] += 1;
+            }
+        }
+        per_bucket
+    };
+    #[cfg(feature = "rayon")]
+    if visitors.len() >= 1 << 17 {
+        use rayon::prelude::*;
+        // One list of buckets per part of the work rayon makes, not per chunk.
+        return visitors
+            .par_chunks(1 << 16)
+            .fold(|| vec![0; places], count)
+            .reduce(
+                || vec![0; places],
+                |mut a, b| {
+                    for (a, b) in a.iter_mut().zip(b) {
+                        *a += b;
+                    }
+                    a
+                },
+            );
+    }
+    count(vec![0; places], visitors)
 }
 
 impl Panels {
@@ -1160,6 +1201,45 @@ pub(crate) fn status_class(code: Option<u16>) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visitors_per_bucket_count_each_visitor_once_per_bucket() {
+        // Enough visitors for the parts on several threads (with rayon), and
+        // a few for one; minutes 0..40 in buckets of 7 minutes, with panel ids
+        // between them, the same minute twice, and bucket-mates.
+        for visitors in [200_000u64, 5] {
+            let minute_places: Vec<usize> = (0..40).map(|m| m / 7).collect();
+            let list: Vec<(u64, KeyIds)> = (0..visitors)
+                .map(|v| {
+                    let minutes = [v % 40, (v * 7 + 3) % 40, v % 40, (v / 3) % 40];
+                    let mut ids = vec![key_id(2, v as usize % 5)];
+                    ids.extend(
+                        minutes
+                            .iter()
+                            .take(1 + v as usize % 4)
+                            .map(|&m| key_id(SERIES as usize, m as usize)),
+                    );
+                    let mut seen = KeyIds::first(&ids[..1]);
+                    for &id in &ids[1..] {
+                        seen.insert(id);
+                    }
+                    (v, seen)
+                })
+                .collect();
+            let mut expected = vec![0u64; 6];
+            for (_, ids) in &list {
+                let buckets: std::collections::BTreeSet<usize> = ids
+                    .ids()
+                    .filter(|id| id >> PANEL_SHIFT == SERIES)
+                    .map(|id| minute_places[(id & ((1 << PANEL_SHIFT) - 1)) as usize])
+                    .collect();
+                for b in buckets {
+                    expected[b] += 1;
+                }
+            }
+            assert_eq!(visitors_per_bucket(&list, &minute_places, 6), expected);
+        }
+    }
 
     #[test]
     fn merged_items_land_where_their_keys_are() {

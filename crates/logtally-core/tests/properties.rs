@@ -176,6 +176,29 @@ proptest! {
     }
 
     #[test]
+    fn ranking_a_few_of_many_equals_a_plain_sort_by_count_then_key(
+        keys in prop::collection::vec(("/(catalog/item-0)?[a-d]{0,6}", 1u64..5), 0..600),
+        top in 0usize..40,
+        min_count in 1u64..3,
+    ) {
+        // A top of at most an eighth of the keys ranks only the keys that
+        // count at least the top-th largest count: many ties at that count.
+        let mut tally = Tally::default();
+        for (key, n) in &keys {
+            tally.add_count(key, *n);
+        }
+        let mut expected: Vec<(String, u64)> = tally
+            .counts
+            .iter()
+            .filter(|&(_, n)| n >= min_count)
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
+        expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        expected.truncate(top);
+        prop_assert_eq!(tally.ranked(Limit { top: Some(top), min_count }), expected);
+    }
+
+    #[test]
     fn merging_is_associative_and_commutative(
         a in prop::collection::vec(("[a-c]", 1u64..5), 0..6),
         b in prop::collection::vec(("[a-c]", 1u64..5), 0..6),
