@@ -57,6 +57,15 @@ impl KeyIds {
         }
     }
 
+    /// Each id replaced by `f` of it, where it is (a merge's new visitors);
+    /// `f` maps distinct ids to distinct ids.
+    fn map_in_place(&mut self, f: impl Fn(u32) -> u32) {
+        match self {
+            KeyIds::Few(list) => list.iter_mut().for_each(|id| *id = f(*id)),
+            KeyIds::Many(set) => *set = set.drain().map(f).collect(),
+        }
+    }
+
     /// The ids, without copying them (merges walk every visitor's ids).
     fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         let (few, many) = match self {
@@ -708,10 +717,9 @@ impl Panels {
         let (panels, minutes) = (&mut self.panels, &mut self.minutes);
         self.visitors.merge_items(
             other.visitors.list,
-            |visitor, theirs| {
-                // Distinct ids map to distinct ids.
-                let ids: SmallVec<[u32; 16]> = theirs.ids().map(mapped).collect();
-                (visitor, KeyIds::first(&ids))
+            |visitor, mut theirs| {
+                theirs.map_in_place(mapped);
+                (visitor, theirs)
             },
             // A visitor both sides counted under the same key was added twice.
             |seen, theirs| {
