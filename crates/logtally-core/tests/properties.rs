@@ -76,6 +76,29 @@ fn options() -> Options {
     }
 }
 
+/// Rows of a ranking: key and count.
+type Rows = Vec<(String, u64)>;
+
+/// The ranking of `keys` (added up) under `limit`, and what a plain sort by
+/// count, then key, of the keys `limit` shows gives.
+fn ranked_and_sorted(keys: &[(String, u64)], limit: Limit) -> (Rows, Rows) {
+    let mut tally = Tally::default();
+    for (key, n) in keys {
+        tally.add_count(key, *n);
+    }
+    let mut expected: Rows = tally
+        .counts
+        .iter()
+        .filter(|&(_, n)| n >= limit.min_count)
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
+    expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    if let Some(top) = limit.top {
+        expected.truncate(top);
+    }
+    (tally.ranked(limit), expected)
+}
+
 fn tally_of(counts: &[(&str, u64)], lines: u64) -> Tally {
     let mut t = Tally::default();
     for (k, n) in counts {
@@ -158,21 +181,8 @@ proptest! {
         // Keys that share a long prefix, differ past eight bytes, end early or
         // hold NUL and non-ASCII bytes: the ranking's cached bytes must order
         // them as comparing the strings does.
-        let mut tally = Tally::default();
-        for (key, n) in &keys {
-            tally.add_count(key, *n);
-        }
-        let mut expected: Vec<(String, u64)> = tally
-            .counts
-            .iter()
-            .filter(|&(_, n)| n >= min_count)
-            .map(|(k, n)| (k.to_string(), n))
-            .collect();
-        expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        if let Some(top) = top {
-            expected.truncate(top);
-        }
-        prop_assert_eq!(tally.ranked(Limit { top, min_count }), expected);
+        let (ranked, expected) = ranked_and_sorted(&keys, Limit { top, min_count });
+        prop_assert_eq!(ranked, expected);
     }
 
     #[test]
@@ -183,19 +193,8 @@ proptest! {
     ) {
         // A top of at most an eighth of the keys ranks only the keys that
         // count at least the top-th largest count: many ties at that count.
-        let mut tally = Tally::default();
-        for (key, n) in &keys {
-            tally.add_count(key, *n);
-        }
-        let mut expected: Vec<(String, u64)> = tally
-            .counts
-            .iter()
-            .filter(|&(_, n)| n >= min_count)
-            .map(|(k, n)| (k.to_string(), n))
-            .collect();
-        expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        expected.truncate(top);
-        prop_assert_eq!(tally.ranked(Limit { top: Some(top), min_count }), expected);
+        let (ranked, expected) = ranked_and_sorted(&keys, Limit { top: Some(top), min_count });
+        prop_assert_eq!(ranked, expected);
     }
 
     #[test]
