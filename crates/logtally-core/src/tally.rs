@@ -285,10 +285,9 @@ pub(crate) fn ranked_places<'a>(
             })
     };
     if let Some(top) = limit.top {
+        // At least 1: a top of none returned above.
         if top < rows.len() {
-            if top > 0 {
-                rows.select_nth_unstable_by(top - 1, order);
-            }
+            rows.select_nth_unstable_by(top - 1, order);
             rows.truncate(top);
         }
     }
