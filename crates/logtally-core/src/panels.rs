@@ -325,6 +325,14 @@ fn key_id(panel: usize, index: usize) -> u32 {
     ((panel as u32) << PANEL_SHIFT) | (index as u32 & ((1 << PANEL_SHIFT) - 1))
 }
 
+/// The panel (or [`SERIES`]) and the index of key id `id`: [`key_id`] undone.
+fn panel_and_index(id: u32) -> (usize, usize) {
+    (
+        (id >> PANEL_SHIFT) as usize,
+        (id & ((1 << PANEL_SHIFT) - 1)) as usize,
+    )
+}
+
 /// Request times of some records: a mergeable sketch of their
 /// distribution (relative error 1%).
 #[derive(Clone, Serialize, Deserialize)]
@@ -586,8 +594,7 @@ impl Panels {
     /// Counts `hit` under the key whose id [`add_key`](Self::add_key) gave in
     /// these panels: the same as adding that key again, without finding it.
     pub(crate) fn add_to_key(&mut self, id: u32, hit: &Hit) -> u32 {
-        let index = (id >> PANEL_SHIFT) as usize;
-        let at = (id & ((1 << PANEL_SHIFT) - 1)) as usize;
+        let (index, at) = panel_and_index(id);
         self.add_to_cell(index, at, hit)
     }
 
@@ -701,8 +708,7 @@ impl Panels {
             minute_ids.push(key_id(SERIES as usize, at));
         }
         let mapped = |id: u32| -> u32 {
-            let panel = (id >> PANEL_SHIFT) as usize;
-            let index = (id & ((1 << PANEL_SHIFT) - 1)) as usize;
+            let (panel, index) = panel_and_index(id);
             if panel == SERIES as usize {
                 minute_ids[index]
             } else {
@@ -865,8 +871,9 @@ fn visitors_per_bucket(
         for (_, ids) in visitors {
             buckets.clear();
             for id in ids.ids() {
-                if id >> PANEL_SHIFT == SERIES {
-                    let place = minute_places[(id & ((1 << PANEL_SHIFT) - 1)) as usize];
+                let (panel, minute) = panel_and_index(id);
+                if panel == SERIES as usize {
+                    let place = minute_places[minute];
                     if !buckets.contains(&place) {
                         buckets.push(place);
                     }
@@ -998,12 +1005,11 @@ fn visitors_of<'a>(
     minutes: &'a mut Keyed<i64, Minute>,
     id: u32,
 ) -> &'a mut u64 {
-    let panel = id >> PANEL_SHIFT;
-    let index = (id & ((1 << PANEL_SHIFT) - 1)) as usize;
-    if panel == SERIES {
+    let (panel, index) = panel_and_index(id);
+    if panel == SERIES as usize {
         &mut minutes[index].visitors
     } else {
-        &mut panels[panel as usize].1.list[index].1.visitors
+        &mut panels[panel].1.list[index].1.visitors
     }
 }
 
