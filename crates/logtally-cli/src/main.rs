@@ -1,6 +1,8 @@
 //! `logtally`: tally web-server access logs (`.gz` and plain) on every core.
 
 mod engine;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod huge_pages;
 mod merge;
 mod output;
 
@@ -151,11 +153,25 @@ fn keep_freed_memory() {
     }
 }
 
+/// Whether this process's allocator asks for transparent huge pages.
+fn huge_pages_asked() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        huge_pages::asked()
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
+
 /// Other allocators keep their own counsel.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
 
 fn main() -> ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    huge_pages::ask_for_huge_pages();
     keep_freed_memory();
     procpool::init();
     // `logtally merge REPORT...` (a log file named merge is `./merge`).
@@ -235,7 +251,8 @@ fn progress_bar(total_bytes: u64, files: usize, quiet: bool) -> ProgressBar {
 }
 
 /// Wall time, throughput and peak resident memory of this process and of its
-/// largest (reaped) worker, as one JSON object.
+/// largest (reaped) worker, and whether the allocator asked for huge pages,
+/// as one JSON object.
 fn stats_line(seconds: f64, total: &Tally) -> String {
     fn max_rss_kb(who: libc::c_int) -> i64 {
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -250,6 +267,7 @@ fn stats_line(seconds: f64, total: &Tally) -> String {
         "max_rss_parent_kb": max_rss_kb(libc::RUSAGE_SELF),
         "max_rss_worker_kb": max_rss_kb(libc::RUSAGE_CHILDREN),
         "gzip_backend": logtally_core::read::GZIP_BACKEND,
+        "huge_pages": huge_pages_asked(),
     })
     .to_string()
 }

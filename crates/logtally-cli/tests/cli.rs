@@ -716,3 +716,40 @@ fn merged_per_file_reports_equal_one_run_over_all_files() {
         "{stderr}"
     );
 }
+
+/// The allocator asks for transparent huge pages where the kernel gives them
+/// on request (glibc's tunable, which the program sets by running itself
+/// again), keeping the user's other tunables, and not where the user turned
+/// it off; the counts are the same either way.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn huge_pages_are_asked_for_where_the_kernel_gives_them_on_request() {
+    let on_request = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .is_ok_and(|modes| modes.contains("[madvise]"));
+    let run_with = |tunables: Option<&str>| {
+        let mut cmd = logtally();
+        cmd.args([
+            "--engine", "process", "-j", "2", "--stats", "--format", "json", "-q",
+        ])
+        .arg(sample());
+        match tunables {
+            Some(t) => cmd.env("GLIBC_TUNABLES", t),
+            None => cmd.env_remove("GLIBC_TUNABLES"),
+        };
+        let out = run(&mut cmd);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{tunables:?}: {stderr}");
+        let stats: Value = serde_json::from_str(stderr.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{tunables:?}: no --stats line ({e}): {stderr}"));
+        (stats["huge_pages"].as_bool(), counts(&json_of(&out)))
+    };
+    let (asked, plain) = run_with(None);
+    assert_eq!(asked, Some(on_request));
+    let (asked, with_others) = run_with(Some("glibc.malloc.arena_max=4"));
+    assert_eq!(asked, Some(on_request));
+    let (asked, turned_off) = run_with(Some("glibc.malloc.hugetlb=0"));
+    assert_eq!(asked, Some(false));
+    assert!(!plain.is_empty());
+    assert_eq!(plain, with_others);
+    assert_eq!(plain, turned_off);
+}
