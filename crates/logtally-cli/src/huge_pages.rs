@@ -31,8 +31,13 @@ pub fn ask_for_huge_pages() {
     if !huge_pages_on_request() {
         return;
     }
+    // The executable's own path, not /proc/self/exe, so that the process
+    // keeps its name (`ps`, `pkill logtally`).
+    let Ok(program) = std::env::current_exe() else {
+        return;
+    };
     let mut args = std::env::args_os();
-    let mut command = Command::new("/proc/self/exe");
+    let mut command = Command::new(program);
     if let Some(name) = args.next() {
         command.arg0(name);
     }
