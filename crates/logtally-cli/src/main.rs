@@ -153,6 +153,10 @@ fn keep_freed_memory() {
     }
 }
 
+/// Other allocators keep their own counsel.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
+
 /// Whether this process's allocator asks for transparent huge pages.
 fn huge_pages_asked() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -164,10 +168,6 @@ fn huge_pages_asked() -> bool {
         false
     }
 }
-
-/// Other allocators keep their own counsel.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn keep_freed_memory() {}
 
 fn main() -> ExitCode {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
