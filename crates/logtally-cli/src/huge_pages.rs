@@ -47,19 +47,23 @@ pub fn ask_for_huge_pages() {
 
 /// Whether this process's allocator asks for huge pages: the tunable is on.
 pub fn asked() -> bool {
-    std::env::var_os("GLIBC_TUNABLES").is_some_and(|t| {
-        t.to_string_lossy()
-            .split(':')
-            .any(|setting| setting == format!("{HUGETLB}=1"))
+    std::env::var_os("GLIBC_TUNABLES").is_some_and(|t| hugetlb_of(&t).as_deref() == Some("1"))
+}
+
+/// The value `tunables` (glibc's `name=value:name=value`) give the tunable, if any.
+fn hugetlb_of(tunables: &OsStr) -> Option<String> {
+    tunables.to_string_lossy().split(':').find_map(|setting| {
+        let value = setting.strip_prefix(HUGETLB)?.strip_prefix('=')?;
+        Some(value.to_owned())
     })
 }
 
-/// `tunables` (glibc's `name=value:name=value`) with huge pages asked for,
-/// or `None` where they name the tunable already.
+/// `tunables` with huge pages asked for, or `None` where they set the
+/// tunable already.
 fn with_huge_pages(tunables: Option<&OsStr>) -> Option<OsString> {
     let mut value = OsString::new();
     if let Some(earlier) = tunables.filter(|t| !t.is_empty()) {
-        if earlier.to_string_lossy().contains(HUGETLB) {
+        if hugetlb_of(earlier).is_some() {
             return None;
         }
         value.push(earlier);
