@@ -99,7 +99,7 @@ pub fn render_tally(
     color: bool,
     seconds: f64,
     partial: bool,
-) -> (String, Report) {
+) -> (Text, Report) {
     let dashboard = user.report.then(|| total.dashboard(user));
     // The process ends soon: its exit frees the panels' keys at once, faster
     // than one by one (millions of hosts and visitors).
@@ -109,7 +109,7 @@ pub fn render_tally(
     let text = match dashboard {
         Some(mut dashboard) => {
             dashboard.partial = partial;
-            render_dashboard(&dashboard, format, color, seconds)
+            render_dashboard(&dashboard, format, color, seconds).into()
         }
         None => render(&report, user.by, format, seconds),
     };
@@ -154,14 +154,33 @@ pub fn choose(show: &Show, user: &UserOptions) -> Format {
     )
 }
 
+/// A rendered output: its text in pieces, written one after another (a
+/// report of millions of rows is rendered in pieces on every thread, and
+/// not copied into one string).
+pub struct Text(Vec<String>);
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text(vec![text])
+    }
+}
+
+impl Text {
+    fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        self.0
+            .iter()
+            .try_for_each(|piece| out.write_all(piece.as_bytes()))
+    }
+}
+
 /// Writes `text` to `path` (atomically) or to standard output (a closed pipe is no error).
-pub fn emit(text: &str, path: Option<&Path>) -> anyhow::Result<()> {
+pub fn emit(text: &Text, path: Option<&Path>) -> anyhow::Result<()> {
     use anyhow::Context;
     match path {
-        Some(path) => write_atomically(path, text),
+        Some(path) => write_atomically_with(path, |f| text.write_to(f)),
         None => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            match text.write_to(&mut out).and_then(|()| out.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(e).context("cannot write to standard output")
                 }
@@ -171,16 +190,16 @@ pub fn emit(text: &str, path: Option<&Path>) -> anyhow::Result<()> {
     }
 }
 
-pub fn render(report: &Report, by: GroupBy, format: Format, seconds: f64) -> String {
+pub fn render(report: &Report, by: GroupBy, format: Format, seconds: f64) -> Text {
     match format {
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(report).expect("a report serializes");
-            s.push('\n');
-            s
+            let mut pieces = report.pretty_json();
+            pieces.push("\n".to_string());
+            Text(pieces)
         }
-        Format::Csv => logtally_render::counts_table(report, ','),
-        Format::Tsv => logtally_render::counts_table(report, '\t'),
-        Format::Table => table(report, by, seconds),
+        Format::Csv => logtally_render::counts_table(report, ',').into(),
+        Format::Tsv => logtally_render::counts_table(report, '\t').into(),
+        Format::Table => table(report, by, seconds).into(),
         Format::Html => unreachable!("--format html makes a report with panels"),
     }
 }
@@ -269,13 +288,7 @@ fn table(report: &Report, by: GroupBy, seconds: f64) -> String {
     s
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory and
-/// a rename, so that a failure never leaves a half-written file behind.
-pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    write_atomically_with(path, |f| f.write_all(text.as_bytes()))
-}
-
-/// Writes a file with `fill` to a temporary name beside `path`, then renames
+/// Writes a file (`fill` writes its text) to a temporary name beside `path`, then renames
 /// it: `path` is never left half written. A path that is there and is not a
 /// regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written into instead:
 /// a rename would put a regular file in its place.

@@ -5,6 +5,8 @@
 //! `Counter.update` (associative and commutative) and round-trip through JSON,
 //! so partial results from other processes or machines can be merged later.
 
+use std::ops::Range;
+
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -248,7 +250,7 @@ impl Tally {
 pub(crate) fn ranked_places<'a>(
     len: usize,
     key_at: impl Fn(usize) -> &'a str + Sync,
-    count_at: impl Fn(usize) -> u64,
+    count_at: impl Fn(usize) -> u64 + Sync,
     limit: Limit,
 ) -> Vec<Ranked> {
     // A few of many rows shown (a top 20 of millions of hosts): only rows
@@ -265,16 +267,24 @@ pub(crate) fn ranked_places<'a>(
     // Two passes over the rows rather than a list of them in between (two
     // million rows are 48 MB of fresh pages).
     let shown = |at: &usize| count_at(*at) >= least;
-    let shared = shared_prefix((0..len).filter(shown).map(|at| key_at(at).as_bytes()));
-    let mut rows: Vec<Ranked> = (0..len)
-        .filter(shown)
-        .map(|at| Ranked {
-            count: count_at(at),
-            after_shared: bytes_after(key_at(at).as_bytes(), shared),
-            // Counts and panels hold fewer than 2^32 keys.
-            at: at as u32,
-        })
-        .collect();
+    let shared = match (0..len).find(shown) {
+        Some(first) => {
+            let first = key_at(first).as_bytes();
+            let shared_in = |places: Range<usize>| {
+                places.filter(shown).fold(first.len(), |shared, at| {
+                    shared_part(first, shared, key_at(at).as_bytes())
+                })
+            };
+            over_pieces(len, shared_in).into_iter().min().unwrap_or(0)
+        }
+        None => 0,
+    };
+    let mut rows = shown_rows(len, shown, |at| Ranked {
+        count: count_at(at),
+        after_shared: bytes_after(key_at(at).as_bytes(), shared),
+        // Counts and panels hold fewer than 2^32 keys.
+        at: at as u32,
+    });
     let order = |a: &Ranked, b: &Ranked| {
         b.count
             .cmp(&a.count)
@@ -344,18 +354,95 @@ fn sort_rows<R: Send>(rows: &mut [R], order: impl Fn(&R, &R) -> std::cmp::Orderi
     rows.sort_unstable_by(order);
 }
 
-/// The length of the prefix all `keys` share.
-fn shared_prefix<'a>(mut keys: impl Iterator<Item = &'a [u8]>) -> usize {
-    let Some(first) = keys.next() else {
-        return 0;
-    };
-    keys.fold(first.len(), |shared, key| {
-        first[..shared]
-            .iter()
-            .zip(key)
-            .take_while(|(a, b)| a == b)
-            .count()
-    })
+/// How many pieces the places `0..len` are cut into: one, or several per
+/// thread where there are many (two million keys shown with `--all`).
+fn pieces_of(len: usize) -> usize {
+    #[cfg(feature = "rayon")]
+    if len >= 1 << 16 {
+        return 4 * rayon::current_num_threads();
+    }
+    let _ = len;
+    1
+}
+
+/// The places of piece `piece` of `pieces` of `0..len`.
+fn piece_of(len: usize, pieces: usize, piece: usize) -> Range<usize> {
+    let size = len.div_ceil(pieces);
+    (piece * size).min(len)..((piece + 1) * size).min(len)
+}
+
+/// `part` of each piece of the places `0..len` ([`pieces_of`]), in order:
+/// on every thread where there are several.
+fn over_pieces<T: Send>(len: usize, part: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+    let pieces = pieces_of(len);
+    #[cfg(feature = "rayon")]
+    if pieces > 1 {
+        use rayon::prelude::*;
+        return (0..pieces)
+            .into_par_iter()
+            .map(|piece| part(piece_of(len, pieces, piece)))
+            .collect();
+    }
+    (0..pieces)
+        .map(|piece| part(piece_of(len, pieces, piece)))
+        .collect()
+}
+
+/// `row(at)` for each of the places `0..len` that `shown` keeps, in order,
+/// in one list that every thread fills its pieces of, where there are
+/// many: the list's pages are first written (and zeroed by the kernel, a
+/// tenth of a second for two million rows) on every thread, and no piece
+/// is copied.
+fn shown_rows<R: Send>(
+    len: usize,
+    shown: impl Fn(&usize) -> bool + Sync,
+    row: impl Fn(usize) -> R + Sync,
+) -> Vec<R> {
+    let pieces = pieces_of(len);
+    #[cfg(feature = "rayon")]
+    if pieces > 1 {
+        use rayon::prelude::*;
+        let counts = over_pieces(len, |places| places.filter(&shown).count());
+        let total: usize = counts.iter().sum();
+        let mut rows = Vec::with_capacity(total);
+        let mut parts = Vec::with_capacity(pieces);
+        let mut rest = &mut rows.spare_capacity_mut()[..total];
+        for &count in &counts {
+            let (part, after) = rest.split_at_mut(count);
+            parts.push(part);
+            rest = after;
+        }
+        let written: usize = parts
+            .into_par_iter()
+            .enumerate()
+            .map(|(piece, part)| {
+                let places = piece_of(len, pieces, piece).filter(&shown);
+                part.iter_mut()
+                    .zip(places)
+                    .map(|(slot, at)| slot.write(row(at)))
+                    .count()
+            })
+            .sum();
+        // A part can hold no more than its count: all are full.
+        assert_eq!(written, total, "every shown row written");
+        // SAFETY: the first `total` elements were written, each once (the
+        // parts split them without overlap, and all parts are full).
+        unsafe { rows.set_len(total) };
+        return rows;
+    }
+    let _ = pieces;
+    (0..len).filter(shown).map(row).collect()
+}
+
+/// How much of `first[..shared]` `key` starts with. Most keys start with
+/// all of it (a crawler's `/catalog/item-...`): one comparison, not one
+/// per byte.
+fn shared_part(first: &[u8], shared: usize, key: &[u8]) -> usize {
+    let prefix = &first[..shared];
+    if key.starts_with(prefix) {
+        return shared;
+    }
+    prefix.iter().zip(key).take_while(|(a, b)| a == b).count()
 }
 
 /// The (up to) eight bytes of `key` after `skip`, big-endian, zero-padded:
@@ -602,6 +689,59 @@ impl Report {
                 ReportJsonError::Json(e.to_string())
             }
         })
+    }
+
+    /// This report as `serde_json::to_string_pretty` writes it, in pieces to
+    /// write one after another: where there are millions of rows (`--all`
+    /// over a crawler's URLs) they are written on every thread, and not
+    /// copied into one string.
+    ///
+    /// ```
+    /// use logtally_core::{tally::Tally, UserOptions};
+    /// let mut t = Tally::default();
+    /// t.add_count("/a \"quoted\"", 2);
+    /// let report = t.report(&UserOptions::default());
+    /// let whole = serde_json::to_string_pretty(&report).unwrap();
+    /// assert_eq!(report.pretty_json().concat(), whole);
+    /// ```
+    pub fn pretty_json(&self) -> Vec<String> {
+        let whole = || vec![serde_json::to_string_pretty(self).expect("a report serializes")];
+        let rows = &self.counts.rows;
+        if pieces_of(rows.len()) == 1 {
+            return whole();
+        }
+        let shell = Report {
+            counts: RankedCounts::default(),
+            totals: self.totals,
+            files: self.files.clone(),
+            errors: self.errors.clone(),
+            partial: self.partial,
+            distinct: self.distinct,
+            complete: self.complete,
+            options: self.options.clone(),
+        };
+        let shell = serde_json::to_string_pretty(&shell).expect("a report serializes");
+        // The counts come first: their rows go between the braces.
+        let Some(after) = shell.strip_prefix("{\n  \"counts\": {}") else {
+            return whole();
+        };
+        let texts = &self.counts.texts;
+        let rows_text = |places: Range<usize>| {
+            use std::io::Write;
+            let mut text = Vec::with_capacity(places.len() * 64);
+            for at in places {
+                let (start, len, count) = rows[at];
+                text.extend_from_slice(if at == 0 { b"\n    " } else { b",\n    " });
+                let key = &texts[start..start + len];
+                serde_json::to_writer(&mut text, key).expect("a key serializes");
+                write!(text, ": {count}").expect("a Vec takes every write");
+            }
+            String::from_utf8(text).expect("JSON of strings is UTF-8")
+        };
+        let mut pieces = vec!["{\n  \"counts\": {".to_string()];
+        pieces.extend(over_pieces(rows.len(), rows_text));
+        pieces.push(format!("\n  }}{after}"));
+        pieces
     }
 }
 

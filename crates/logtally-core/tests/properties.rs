@@ -312,3 +312,52 @@ proptest! {
         prop_assert_eq!(json(&flat), json(&one.report(&all)));
     }
 }
+
+/// Enough keys for ranking and the JSON to go in pieces on every thread
+/// (from 2^16): a crawler's shape, some shown and some not by a minimum
+/// count, and keys JSON escapes.
+#[test]
+fn many_rows_rank_and_print_as_a_plain_sort_and_serde_do() {
+    let keys: Vec<(String, u64)> = (0..150_000u64)
+        .map(|i| {
+            let key = match i % 7 {
+                0 => format!("/catalog/item-{:08}/\"q\"\\{}", i * 7919 % 150_000, i),
+                1 => format!("/catalog/item-{:08}\u{e9}\t\u{1}</script>", i),
+                _ => format!("/catalog/item-{:08}/page?ref={}", i * 31 % 150_000, i % 97),
+            };
+            (key, 1 + i % 3)
+        })
+        .collect();
+    for limit in [
+        Limit {
+            top: None,
+            min_count: 1,
+        },
+        Limit {
+            top: None,
+            min_count: 2,
+        },
+        Limit {
+            top: Some(100_000),
+            min_count: 1,
+        },
+    ] {
+        let (ranked, expected) = ranked_and_sorted(&keys, limit);
+        assert_eq!(ranked.len(), expected.len());
+        assert!(ranked == expected, "ranking of {limit:?}");
+    }
+    let mut tally = Tally::default();
+    for (key, n) in &keys {
+        tally.add_count(key, *n);
+    }
+    let options = logtally_core::UserOptions {
+        all: true,
+        ..Default::default()
+    };
+    let report = tally.into_report(&options);
+    assert!(report.counts.len() > 1 << 16);
+    let whole = serde_json::to_string_pretty(&report).unwrap();
+    let pieces = report.pretty_json();
+    assert!(pieces.len() > 2, "written in pieces");
+    assert!(pieces.concat() == whole, "the pieces are serde's text");
+}
