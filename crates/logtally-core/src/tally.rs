@@ -264,7 +264,7 @@ pub(crate) fn ranked_places<'a>(
         }
         _ => limit.min_count,
     };
-    // Two passes over the rows rather than a list of them in between (two
+    // Passes over the rows rather than a list of them in between (two
     // million rows are 48 MB of fresh pages).
     let shown = |at: &usize| count_at(*at) >= least;
     let shared = match (0..len).find(shown) {
@@ -275,7 +275,11 @@ pub(crate) fn ranked_places<'a>(
                     shared_part(first, shared, key_at(at).as_bytes())
                 })
             };
-            over_pieces(len, shared_in).into_iter().min().unwrap_or(0)
+            // No piece shares more than the first key (an empty piece shares all of it).
+            over_pieces(len, pieces_of(len), shared_in)
+                .into_iter()
+                .min()
+                .unwrap_or(first.len())
         }
         None => 0,
     };
@@ -361,6 +365,7 @@ fn pieces_of(len: usize) -> usize {
     if len >= 1 << 16 {
         return 4 * rayon::current_num_threads();
     }
+    #[cfg(not(feature = "rayon"))]
     let _ = len;
     1
 }
@@ -371,10 +376,13 @@ fn piece_of(len: usize, pieces: usize, piece: usize) -> Range<usize> {
     (piece * size).min(len)..((piece + 1) * size).min(len)
 }
 
-/// `part` of each piece of the places `0..len` ([`pieces_of`]), in order:
-/// on every thread where there are several.
-fn over_pieces<T: Send>(len: usize, part: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
-    let pieces = pieces_of(len);
+/// `part` of each of `pieces` pieces of the places `0..len`, in order: on
+/// every thread where there are several.
+fn over_pieces<T: Send>(
+    len: usize,
+    pieces: usize,
+    part: impl Fn(Range<usize>) -> T + Sync,
+) -> Vec<T> {
     #[cfg(feature = "rayon")]
     if pieces > 1 {
         use rayon::prelude::*;
@@ -402,7 +410,8 @@ fn shown_rows<R: Send>(
     #[cfg(feature = "rayon")]
     if pieces > 1 {
         use rayon::prelude::*;
-        let counts = over_pieces(len, |places| places.filter(&shown).count());
+        // One cut for the counts and the writes.
+        let counts = over_pieces(len, pieces, |places| places.filter(&shown).count());
         let total: usize = counts.iter().sum();
         let mut rows = Vec::with_capacity(total);
         let mut parts = Vec::with_capacity(pieces);
@@ -425,11 +434,13 @@ fn shown_rows<R: Send>(
             .sum();
         // A part can hold no more than its count: all are full.
         assert_eq!(written, total, "every shown row written");
-        // SAFETY: the first `total` elements were written, each once (the
-        // parts split them without overlap, and all parts are full).
+        // SAFETY: the capacity is at least `total` (`with_capacity`), and
+        // the first `total` elements were written, each once (the parts
+        // split them without overlap, and all parts are full).
         unsafe { rows.set_len(total) };
         return rows;
     }
+    #[cfg(not(feature = "rayon"))]
     let _ = pieces;
     (0..len).filter(shown).map(row).collect()
 }
@@ -728,6 +739,7 @@ impl Report {
         let texts = &self.counts.texts;
         let rows_text = |places: Range<usize>| {
             use std::io::Write;
+            // A row's text is some tens of bytes.
             let mut text = Vec::with_capacity(places.len() * 64);
             for at in places {
                 let (start, len, count) = rows[at];
@@ -739,7 +751,7 @@ impl Report {
             String::from_utf8(text).expect("JSON of strings is UTF-8")
         };
         let mut pieces = vec!["{\n  \"counts\": {".to_string()];
-        pieces.extend(over_pieces(rows.len(), rows_text));
+        pieces.extend(over_pieces(rows.len(), pieces_of(rows.len()), rows_text));
         pieces.push(format!("\n  }}{after}"));
         pieces
     }

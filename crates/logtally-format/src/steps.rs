@@ -267,8 +267,8 @@ impl StepFormat {
         spans: &mut Spans,
     ) -> Result<(), &'static str> {
         let mut pos = 0;
-        // Escapes are rare: one look over the line spares a look over
-        // each field (a call each: 9% of the instructions of a line).
+        // Escapes are rare: one look over the line spares a look (a call)
+        // over each field.
         let escaped = memchr(b'\\', line).is_some();
         for step in &self.steps {
             match step {
@@ -460,7 +460,7 @@ pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
 ///
 /// Inlined where it is stored: a `Val` returned through memory and copied
 /// into its slot stalled on every field (its parts written apart, read as
-/// one; `record` was 14% of a line's time, 8% since).
+/// one).
 #[inline(always)]
 fn value(line: &[u8], s: usize, e: usize, scratch: &mut Vec<u8>, unescape: bool) -> Val {
     let raw = &line[s..e];
@@ -471,7 +471,7 @@ fn value(line: &[u8], s: usize, e: usize, scratch: &mut Vec<u8>, unescape: bool)
     }
 }
 
-/// `raw` unescaped into `scratch`: where it is there.
+/// Appends `raw`, unescaped, to `scratch`; the value is where it lies there.
 #[cold]
 #[inline(never)]
 fn unescaped(raw: &[u8], scratch: &mut Vec<u8>) -> Val {
@@ -483,7 +483,7 @@ fn unescaped(raw: &[u8], scratch: &mut Vec<u8>) -> Val {
 /// Stores the field `line[s..e]` into its slot.
 ///
 /// Inlined, as `field_end` is: called for every field, their calls (eight
-/// arguments, saved registers) were a tenth of a line's instructions.
+/// arguments, saved registers) cost more than much of their work.
 #[inline(always)]
 pub(crate) fn record(
     slot: Slot,
@@ -499,8 +499,8 @@ pub(crate) fn record(
         Slot::Cow(k) => {
             // The slot first: a value made before it is found went through
             // memory, written in parts and read whole, which stalled.
-            let slot = &mut spans.v[k];
-            *slot = value(line, s, e, scratch, unescape);
+            let kept = &mut spans.v[k];
+            *kept = value(line, s, e, scratch, unescape);
         }
         Slot::TimeClf | Slot::TimeIso | Slot::TimeEpoch => {
             spans.time = Val::Line(s, e);
