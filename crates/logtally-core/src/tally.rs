@@ -738,22 +738,41 @@ impl Report {
         };
         let texts = &self.counts.texts;
         let rows_text = |places: Range<usize>| {
-            use std::io::Write;
             // A row's text is some tens of bytes.
-            let mut text = Vec::with_capacity(places.len() * 64);
+            let mut text = String::with_capacity(places.len() * 64);
+            let mut digits = itoa::Buffer::new();
             for at in places {
                 let (start, len, count) = rows[at];
-                text.extend_from_slice(if at == 0 { b"\n    " } else { b",\n    " });
-                let key = &texts[start..start + len];
-                serde_json::to_writer(&mut text, key).expect("a key serializes");
-                write!(text, ": {count}").expect("a Vec takes every write");
+                text.push_str(if at == 0 { "\n    " } else { ",\n    " });
+                push_json_string(&mut text, &texts[start..start + len]);
+                text.push_str(": ");
+                text.push_str(digits.format(count));
             }
-            String::from_utf8(text).expect("JSON of strings is UTF-8")
+            text
         };
         let mut pieces = vec!["{\n  \"counts\": {".to_string()];
         pieces.extend(over_pieces(rows.len(), pieces_of(rows.len()), rows_text));
         pieces.push(format!("\n  }}{after}"));
         pieces
+    }
+}
+
+/// `key` as serde_json writes a string. Most keys have nothing to escape
+/// (no control character, quote or backslash, the only bytes serde_json
+/// escapes) and are copied as they are: escaping byte by byte, and
+/// formatting the counts, were most of the instructions of printing two
+/// million rows.
+fn push_json_string(text: &mut String, key: &str) {
+    // Over every byte, without stopping early, so that it runs in SIMD lanes.
+    let plain = !key.bytes().fold(false, |escape, b| {
+        escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        text.push('"');
+        text.push_str(key);
+        text.push('"');
+    } else {
+        text.push_str(&serde_json::to_string(key).expect("a string serializes"));
     }
 }
 

@@ -322,7 +322,10 @@ fn many_rows_rank_and_print_as_a_plain_sort_and_serde_do() {
         .map(|i| {
             let key = match i % 7 {
                 0 => format!("/catalog/item-{:08}/\"q\"\\{}", i * 7919 % 150_000, i),
-                1 => format!("/catalog/item-{:08}\u{e9}\t\u{1}</script>", i),
+                // A quote alone, a backslash alone: each escaped by itself.
+                2 => format!("/catalog/item-{:08}/say \"hi\"", i),
+                3 => format!("/catalog/item-{:08}\\x", i),
+                1 => format!("/catalog/item-{:08}\u{e9}\t\u{1}\u{7f}</script>", i),
                 _ => format!("/catalog/item-{:08}/page?ref={}", i * 31 % 150_000, i % 97),
             };
             (key, 1 + i % 3)
