@@ -346,11 +346,15 @@ pub(crate) struct Ranked {
     pub(crate) at: u32,
 }
 
-/// Sorts `rows` by `order`: on every thread where there are many (a
-/// crawler's millions of distinct paths shown with `--all`).
+/// From how many rows ranking and printing them is shared among the threads
+/// (a crawler's millions of distinct paths shown with `--all`).
+#[cfg(feature = "rayon")]
+const MANY_ROWS: usize = 1 << 16;
+
+/// Sorts `rows` by `order`: on every thread where there are many.
 fn sort_rows<R: Send>(rows: &mut [R], order: impl Fn(&R, &R) -> std::cmp::Ordering + Sync) {
     #[cfg(feature = "rayon")]
-    if rows.len() >= 1 << 16 {
+    if rows.len() >= MANY_ROWS {
         use rayon::slice::ParallelSliceMut;
         rows.par_sort_unstable_by(order);
         return;
@@ -359,10 +363,10 @@ fn sort_rows<R: Send>(rows: &mut [R], order: impl Fn(&R, &R) -> std::cmp::Orderi
 }
 
 /// How many pieces the places `0..len` are cut into: one, or several per
-/// thread where there are many (two million keys shown with `--all`).
+/// thread where there are many.
 fn pieces_of(len: usize) -> usize {
     #[cfg(feature = "rayon")]
-    if len >= 1 << 16 {
+    if len >= MANY_ROWS {
         return 4 * rayon::current_num_threads();
     }
     #[cfg(not(feature = "rayon"))]
@@ -718,7 +722,8 @@ impl Report {
     pub fn pretty_json(&self) -> Vec<String> {
         let whole = || vec![serde_json::to_string_pretty(self).expect("a report serializes")];
         let rows = &self.counts.rows;
-        if pieces_of(rows.len()) == 1 {
+        let pieces = pieces_of(rows.len());
+        if pieces == 1 {
             return whole();
         }
         let shell = Report {
@@ -750,10 +755,10 @@ impl Report {
             }
             text
         };
-        let mut pieces = vec!["{\n  \"counts\": {".to_string()];
-        pieces.extend(over_pieces(rows.len(), pieces_of(rows.len()), rows_text));
-        pieces.push(format!("\n  }}{after}"));
-        pieces
+        let mut text = vec!["{\n  \"counts\": {".to_string()];
+        text.extend(over_pieces(rows.len(), pieces, rows_text));
+        text.push(format!("\n  }}{after}"));
+        text
     }
 }
 
