@@ -337,6 +337,22 @@ fn single_keys_keep_their_report_and_several_keys_make_panels() {
     assert_eq!(names, ["method", "status"]);
     // In the order asked for.
     assert!(text.find("\"status\": {").unwrap() < text.find("\"method\": {").unwrap());
+    // A panel asked for again is the same panel, once (40 times: more than a
+    // key id's bits for its panel hold).
+    let repeated = format!("status,method,{}", vec!["status"; 40].join(","));
+    let again = on_sample(&["--by", &repeated, "--format", "json", "-q"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let mut again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    let mut once = v.clone();
+    // The options say what was asked for; the report is the same.
+    assert_eq!(again["options"]["panels"].as_array().unwrap().len(), 42);
+    again["options"].take();
+    once["options"].take();
+    assert_eq!(again, once);
     // One panel as CSV: key, hits, visitors, bytes.
     let out = on_sample(&["--report", "--by", "status", "--format", "csv", "-q"]);
     let csv = String::from_utf8(out.stdout).unwrap();

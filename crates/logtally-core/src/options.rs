@@ -161,12 +161,23 @@ impl UserOptions {
         })
     }
 
-    /// The panels a report has: those asked for, or all; none without `report`.
+    /// The panels a report has: those asked for (each once, where first
+    /// asked for), or all; none without `report`.
     pub fn report_panels(&self) -> Vec<GroupBy> {
         match (self.report, self.panels.is_empty()) {
             (false, _) => Vec::new(),
             (true, true) => GroupBy::REPORT.to_vec(),
-            (true, false) => self.panels.clone(),
+            (true, false) => {
+                // A panel asked for twice is one panel (and a key's id holds
+                // its panel's place in a few bits: repeats could overflow them).
+                let mut panels = Vec::with_capacity(self.panels.len());
+                for &panel in &self.panels {
+                    if !panels.contains(&panel) {
+                        panels.push(panel);
+                    }
+                }
+                panels
+            }
         }
     }
 
