@@ -13,7 +13,7 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use hashbrown::HashTable;
 
 use crate::analyze::StreamEnd;
@@ -70,6 +70,29 @@ impl Strings {
             + self.ends.capacity() * std::mem::size_of::<usize>()
             + self.hashes.capacity() * std::mem::size_of::<u64>()
             + self.table.capacity() * (std::mem::size_of::<u32>() + 1)
+    }
+}
+
+/// The UTC day of the last record's time: kept records follow each other in
+/// time, and finding a date from a day number is most of making a time.
+#[derive(Default)]
+struct LastDay(Option<(i64, NaiveDate)>);
+
+impl LastDay {
+    /// What `DateTime::from_timestamp(timestamp, nanos)` gives.
+    fn utc(&mut self, timestamp: i64, nanos: u32) -> Option<DateTime<Utc>> {
+        let day = timestamp.div_euclid(86_400);
+        let date = match self.0 {
+            Some((last, date)) if last == day => date,
+            _ => {
+                let date = DateTime::from_timestamp(day.checked_mul(86_400)?, 0)?.date_naive();
+                self.0 = Some((day, date));
+                date
+            }
+        };
+        let second = u32::try_from(timestamp.rem_euclid(86_400)).ok()?;
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(second, nanos)?;
+        Some(date.and_time(time).and_utc())
     }
 }
 
@@ -193,7 +216,10 @@ impl PartialEq for RecordShard {
             && self.directives == other.directives
             && self.overflowed == other.overflowed
             && self.rows.iter().zip(&other.rows).all(|(a, b)| {
-                let (x, y) = (self.record(a), other.record(b));
+                let (x, y) = (
+                    self.record(a, &mut LastDay::default()),
+                    other.record(b, &mut LastDay::default()),
+                );
                 x.host == y.host
                     && x.status == y.status
                     && x.method == y.method
@@ -274,14 +300,18 @@ impl RecordShard {
         });
     }
 
-    fn record(&self, row: &Row) -> Record<'_> {
+    fn record(&self, row: &Row, last_day: &mut LastDay) -> Record<'_> {
         let field = |i: usize| {
             (row.fields[i] != NONE).then(|| Cow::Borrowed(self.strings.get(row.fields[i])))
         };
         let time = (row.offset != NO_OFFSET)
             .then(|| {
                 let offset = FixedOffset::east_opt(row.offset)?;
-                Some(DateTime::from_timestamp(row.timestamp, row.nanos)?.with_timezone(&offset))
+                Some(
+                    last_day
+                        .utc(row.timestamp, row.nanos)?
+                        .with_timezone(&offset),
+                )
             })
             .flatten();
         Record {
@@ -305,8 +335,13 @@ impl RecordShard {
     /// and its ids returned together were copied at every step, a third
     /// slower over records that a filter then rejects.)
     pub(crate) fn for_each_record(&self, mut f: impl FnMut(&Record<'_>, &ValueIds)) {
+        let mut last_day = LastDay::default();
         for row in &self.rows {
-            f(&self.record(row), &ValueIds(row.fields));
+            // A kept record borrows all it holds: dropping it would only look
+            // at each field to find nothing to free.
+            let record = self.record(row, &mut last_day);
+            f(&record, &ValueIds(row.fields));
+            std::mem::forget(record);
         }
     }
 
@@ -381,6 +416,30 @@ impl FileRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_day_makes_the_times_from_timestamp_makes() {
+        let mut last_day = LastDay::default();
+        let mut timestamps = vec![i64::MIN, i64::MAX, -1, 0, 86_399, 86_400, 1_431_857_103];
+        // Days and their edges, in order and back again, as records may come.
+        timestamps.extend((-3..200).map(|n| 1_431_800_000 + n * 7_919));
+        timestamps.extend((0..50).map(|n| 1_431_900_000 - n * 86_399));
+        timestamps.extend([
+            253_402_300_799,
+            253_402_300_800,
+            -62_135_596_800,
+            -8_334_632_851_200,
+        ]);
+        for timestamp in timestamps {
+            for nanos in [0, 999_999_999, 1_000_000_000, 1_999_999_999, 2_000_000_000] {
+                assert_eq!(
+                    last_day.utc(timestamp, nanos),
+                    DateTime::from_timestamp(timestamp, nanos),
+                    "{timestamp} s {nanos} ns"
+                );
+            }
+        }
+    }
 
     #[test]
     fn value_ids_name_the_fields_a_record_was_kept_with() {

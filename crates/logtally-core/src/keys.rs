@@ -41,17 +41,14 @@ impl Record<'_> {
     /// The response size in bytes (`-` and junk: 0).
     pub fn bytes_sent(&self) -> u64 {
         match &self.bytes {
-            Size::Written(text) => std::str::from_utf8(text)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
+            Size::Written(text) => decimal(text).unwrap_or(0),
             Size::Sent(n) => *n,
         }
     }
 
     /// The status code as a number, when it is one.
     pub fn status_code(&self) -> Option<u16> {
-        std::str::from_utf8(&self.status).ok()?.parse().ok()
+        u16::try_from(decimal(&self.status)?).ok()
     }
 
     /// The user agent, `b""` when there is none.
@@ -69,6 +66,21 @@ impl Record<'_> {
         self.agent().hash(&mut h);
         h.finish()
     }
+}
+
+/// `text` as a decimal number, exactly where `str::parse::<u64>` gives one
+/// (digits after an optional `+`, no overflow), without its UTF-8 check and
+/// generic parsing: every record asks for its status and size.
+pub(crate) fn decimal(text: &[u8]) -> Option<u64> {
+    let digits = text.strip_prefix(b"+").unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let digit = b.wrapping_sub(b'0');
+        (digit < 10).then_some(())?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// The visitor hash: fixed, so that every process hashes alike.
@@ -313,7 +325,48 @@ fn referrer_host(referer: Option<&[u8]>) -> Cow<'_, [u8]> {
 
 #[cfg(test)]
 mod tests {
-    use super::referrer_host;
+    use super::{decimal, referrer_host};
+    use proptest::prelude::*;
+
+    fn parsed(text: &[u8]) -> Option<u64> {
+        std::str::from_utf8(text).ok()?.parse().ok()
+    }
+
+    #[test]
+    fn decimals_are_what_str_parse_gives() {
+        for text in [
+            &b""[..],
+            b"+",
+            b"-",
+            b"+7",
+            b"-7",
+            b"++7",
+            b"007",
+            b" 7",
+            b"7 ",
+            b"18446744073709551615",
+            b"18446744073709551616",
+            b"99999999999999999999",
+            "\u{663}".as_bytes(),
+            b"\xff7",
+        ] {
+            assert_eq!(
+                decimal(text),
+                parsed(text),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_as_str_parse_does(
+            text in prop::collection::vec(prop::sample::select(b"+-0123456789 a\xff".to_vec()), 0..24)
+        ) {
+            prop_assert_eq!(decimal(&text), parsed(&text));
+        }
+    }
 
     #[test]
     fn referrer_hosts_are_found_as_urlsplit_finds_them() {

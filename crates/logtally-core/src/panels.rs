@@ -48,6 +48,16 @@ impl KeyIds {
         }
     }
 
+    /// Whether `id` is the one at `place` in a short list: a visitor's later
+    /// records mostly have the keys of its first, whose ids begin the list in
+    /// the same order, so one compare often spares a scan.
+    fn at_place(&self, place: usize, id: u32) -> bool {
+        match self {
+            KeyIds::Few(list) => list.get(place) == Some(&id),
+            KeyIds::Many(_) => false,
+        }
+    }
+
     /// The ids of a visitor's first record (distinct: one per panel, and its minute).
     fn first(ids: &[u32]) -> Self {
         if ids.len() <= FEW {
@@ -444,15 +454,22 @@ struct Cell {
 }
 
 impl Cell {
+    #[inline]
     fn add(&mut self, hit: &Hit) {
         self.hits += 1;
         self.bytes += hit.bytes;
         if let Some(seconds) = hit.seconds {
-            self.times
-                .get_or_insert_with(Default::default)
-                .sketch
-                .add(seconds);
+            self.add_time(seconds);
         }
+    }
+
+    /// Out of line: most formats have no request time.
+    #[inline(never)]
+    fn add_time(&mut self, seconds: f64) {
+        self.times
+            .get_or_insert_with(Default::default)
+            .sketch
+            .add(seconds);
     }
 
     /// Adds `other`'s counts; visitors are added here and the ones both had
@@ -542,7 +559,13 @@ pub struct Panels {
 
 impl Panels {
     /// Empty panels for these keys.
+    ///
+    /// # Panics
+    /// With 31 keys or more: a key's id holds its panel's place in 5 bits,
+    /// one of them the time series' ([`UserOptions`](crate::UserOptions)
+    /// asks for each key once, and there are fewer kinds).
     pub fn new(keys: &[GroupBy]) -> Self {
+        assert!(keys.len() < SERIES as usize, "{} panels", keys.len());
         Panels {
             panels: keys.iter().map(|&k| (k, Default::default())).collect(),
             ..Default::default()
@@ -599,9 +622,20 @@ impl Panels {
     }
 
     /// Counts `hit` in the cell `at` of panel `index`; the key's id.
+    /// Inlined, the rest out of line: it runs for every panel of every record.
+    #[inline]
     fn add_to_cell(&mut self, index: usize, at: usize, hit: &Hit) -> u32 {
         self.panels[index].1.list[at].1.add(hit);
         let id = key_id(index, at);
+        if self.by_bucket.is_some() {
+            self.add_to_bucket(id, hit);
+        }
+        id
+    }
+
+    /// Counts `hit` under key `id` in its bucket (`--by KEY --bucket`).
+    #[inline(never)]
+    fn add_to_bucket(&mut self, id: u32, hit: &Hit) {
         if let (Some((bucket, hits)), Some(time)) = (&mut self.by_bucket, hit.time) {
             let minute = time.naive_local().and_utc().timestamp().div_euclid(60);
             let width = bucket.minutes();
@@ -609,7 +643,6 @@ impl Panels {
                 .entry((id, minute - minute.rem_euclid(width)))
                 .or_default() += 1;
         }
-        id
     }
 
     /// Counts `hit` once in the totals and the time series, and its visitor
@@ -658,9 +691,9 @@ impl Panels {
                 let fixed = *self
                     .fixed_panels
                     .get_or_insert_with(|| fixed_panels(&self.panels));
-                for &id in ids.iter() {
+                for (place, &id) in ids.iter().enumerate() {
                     // The visitor's host, day, browser... are those of its first record.
-                    if fixed & (1 << (id >> PANEL_SHIFT)) != 0 {
+                    if fixed & (1 << (id >> PANEL_SHIFT)) != 0 || seen.at_place(place, id) {
                         continue;
                     }
                     if seen.insert(id) {

@@ -288,7 +288,13 @@ impl Selection {
         self.conditions.iter().any(|c| c.field == Field::Referrer)
     }
 
+    /// Whether `record` passes (inlined for the usual case, no selection).
+    #[inline]
     pub(crate) fn accepts(&self, record: &Record<'_>) -> bool {
+        self.is_everything() || self.accepts_selected(record)
+    }
+
+    fn accepts_selected(&self, record: &Record<'_>) -> bool {
         if self.since.is_some() || self.until.is_some() {
             let Some(time) = record.time else {
                 return false;
