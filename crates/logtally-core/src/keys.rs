@@ -280,7 +280,8 @@ fn referrer_host(referer: Option<&[u8]>) -> Cow<'_, [u8]> {
     let Some(r) = referer else {
         return dash;
     };
-    let after_scheme = match r.iter().position(|&b| b == b':') {
+    // memchr's searches: a referrer is read on every record of a report.
+    let after_scheme = match memchr::memchr(b':', r) {
         Some(i)
             if i > 0
                 && r[0].is_ascii_alphabetic()
@@ -295,22 +296,19 @@ fn referrer_host(referer: Option<&[u8]>) -> Cow<'_, [u8]> {
     let Some(rest) = after_scheme.strip_prefix(b"//") else {
         return dash;
     };
-    let end = rest
-        .iter()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
+    let end = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
     let netloc = &rest[..end];
-    let host = match netloc.iter().rposition(|&b| b == b'@') {
+    let host = match memchr::memrchr(b'@', netloc) {
         Some(at) => &netloc[at + 1..],
         None => netloc,
     };
     let host = if host.first() == Some(&b'[') {
-        match host.iter().position(|&b| b == b']') {
+        match memchr::memchr(b']', host) {
             Some(close) => &host[..=close],
             None => host,
         }
     } else {
-        &host[..host.iter().position(|&b| b == b':').unwrap_or(host.len())]
+        &host[..memchr::memchr(b':', host).unwrap_or(host.len())]
     };
     if host.is_empty() {
         return dash;
