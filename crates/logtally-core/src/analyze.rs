@@ -1134,16 +1134,25 @@ impl Options {
 /// ([`key_field`]), the key's id in the panels for each of the shard's value
 /// ids, found at the value's first record (a shard of the seed corpus has
 /// half a million hosts: their keys are hashed and compared once, not at
-/// every record).
+/// every record); per panel whose key is the record's hour or day, the last
+/// one's key (kept records follow each other in time).
 struct KnownKeys {
     value_ids: usize,
-    /// Per panel, once the first record made them: its field and its keys'
-    /// ids plus one by value id ([`UNKNOWN`] until found, [`NO_KEY`] for none).
-    panels: Option<Vec<Option<FieldKeys>>>,
+    /// Per panel, once the first record made them.
+    panels: Option<Vec<Known>>,
 }
 
-/// A panel's field and its keys' ids by value id.
-type FieldKeys = (KeptField, Vec<u32>);
+/// What is known of one panel's keys, as their ids plus one ([`UNKNOWN`]
+/// until found, [`NO_KEY`] for none).
+enum Known {
+    /// Its field, and its keys' ids by value id.
+    Field(KeptField, Vec<u32>),
+    /// Its key is the record's local hour or day (seconds long): the last
+    /// one's number since the local epoch, and its key's id.
+    Time { seconds: i64, last: i64, id: u32 },
+    /// Found record by record.
+    Unknown,
+}
 
 /// A value whose key is not yet found.
 /// Zero, so that a panel's list is zeroed memory, whose pages a narrowing
@@ -1160,16 +1169,49 @@ impl KnownKeys {
         }
     }
 
-    /// The id of the key that panel `index` has for the value of `ids`.
-    fn slot(&mut self, panels: &Panels, index: usize, ids: &ValueIds) -> Option<&mut u32> {
+    /// The id of the key that panel `index` has for `record`, whose values
+    /// are `ids`.
+    fn slot(
+        &mut self,
+        panels: &Panels,
+        index: usize,
+        ids: &ValueIds,
+        record: &Record<'_>,
+    ) -> Option<&mut u32> {
         let value_ids = self.value_ids;
         let known = self.panels.get_or_insert_with(|| {
             (0..panels.len())
-                .map(|index| key_field(panels.key_at(index)).map(|f| (f, vec![UNKNOWN; value_ids])))
+                .map(|index| match panels.key_at(index) {
+                    GroupBy::Hour | GroupBy::Day => Known::Time {
+                        seconds: if panels.key_at(index) == GroupBy::Hour {
+                            3_600
+                        } else {
+                            86_400
+                        },
+                        last: i64::MIN,
+                        id: UNKNOWN,
+                    },
+                    by => key_field(by).map_or(Known::Unknown, |f| {
+                        Known::Field(f, vec![UNKNOWN; value_ids])
+                    }),
+                })
                 .collect()
         });
-        let (field, keys) = known.get_mut(index)?.as_mut()?;
-        Some(&mut keys[ids.of(*field, value_ids)])
+        match known.get_mut(index)? {
+            Known::Field(field, keys) => Some(&mut keys[ids.of(*field, value_ids)]),
+            Known::Time { seconds, last, id } => {
+                // The wall-clock hour or day (what its key says); `MIN + 1`: no time.
+                let number = record.time.map_or(i64::MIN + 1, |t| {
+                    (t.timestamp() + i64::from(t.offset().local_minus_utc())).div_euclid(*seconds)
+                });
+                if number != *last {
+                    *last = number;
+                    *id = UNKNOWN;
+                }
+                Some(id)
+            }
+            Known::Unknown => None,
+        }
     }
 }
 
@@ -1205,7 +1247,7 @@ fn add_record(
     for index in 0..panels.len() {
         let by = panels.key_at(index);
         let slot = match &mut known {
-            Some((values, known)) => known.slot(panels, index, values),
+            Some((values, known)) => known.slot(panels, index, values, record),
             None => None,
         };
         let id = match slot {

@@ -42,6 +42,31 @@ fn w3c() -> Vec<u8> {
     text
 }
 
+/// Records whose UTC offsets differ from line to line: their local hours
+/// and days (the hour and day panels' keys) go back and forth.
+fn zones() -> Vec<u8> {
+    let start = chrono::DateTime::from_timestamp(1_431_900_000, 0).unwrap();
+    let mut text = Vec::new();
+    for i in 0..4000i64 {
+        let minutes = [0, 330, -420, -30, 840, -720][(i % 6) as usize];
+        let offset = chrono::FixedOffset::east_opt(minutes * 60).unwrap();
+        let time = (start + chrono::Duration::seconds(i * 47)).with_timezone(&offset);
+        text.extend_from_slice(
+            format!(
+                "10.0.{}.{} - - [{}] \"GET /z/{} HTTP/1.1\" {} 10 \"-\" \"ua{}\"\n",
+                i % 7,
+                i % 11,
+                time.format("%d/%b/%Y:%H:%M:%S %z"),
+                i % 13,
+                [200, 404][(i % 2) as usize],
+                i % 3
+            )
+            .as_bytes(),
+        );
+    }
+    text
+}
+
 fn report(options: UserOptions) -> UserOptions {
     UserOptions {
         report: true,
@@ -129,6 +154,7 @@ fn kept_records_counted_again_equal_a_run_with_the_new_options() {
         ("sample.log", sample()),
         ("generated.log", generated()),
         ("iis.log", w3c()),
+        ("zones.log", zones()),
     ];
     let mut kept = Vec::new();
     for (name, text) in &streams {
