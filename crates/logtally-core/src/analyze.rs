@@ -14,7 +14,7 @@ use crate::details::{check_url, split_request, url_path, Request, TimeCache, Url
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::index::{FileRecords, KeepBudget, KeptField, RecordShard, ValueIds};
 use crate::keys::{key_field, panel_key, KeyCache, PathVerdict, Record, Size};
-use crate::panels::{status_class, Hit, Panels};
+use crate::panels::{status_class, wall_clock_seconds, Hit, Panels};
 use crate::read::{Block, BlockRef, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
 use crate::selection::{Selection, SelectionText};
@@ -1161,6 +1161,17 @@ const UNKNOWN: u32 = 0;
 /// A value that gives no key in its panel (a path the filter drops...).
 const NO_KEY: u32 = u32::MAX;
 
+impl Known {
+    /// A panel keyed by the local hour or day, `seconds` long; none seen yet.
+    fn time(seconds: i64) -> Self {
+        Known::Time {
+            seconds,
+            last: i64::MIN,
+            id: UNKNOWN,
+        }
+    }
+}
+
 impl KnownKeys {
     fn new(value_ids: usize) -> Self {
         KnownKeys {
@@ -1182,15 +1193,8 @@ impl KnownKeys {
         let known = self.panels.get_or_insert_with(|| {
             (0..panels.len())
                 .map(|index| match panels.key_at(index) {
-                    GroupBy::Hour | GroupBy::Day => Known::Time {
-                        seconds: if panels.key_at(index) == GroupBy::Hour {
-                            3_600
-                        } else {
-                            86_400
-                        },
-                        last: i64::MIN,
-                        id: UNKNOWN,
-                    },
+                    GroupBy::Hour => Known::time(3_600),
+                    GroupBy::Day => Known::time(86_400),
                     by => key_field(by).map_or(Known::Unknown, |f| {
                         Known::Field(f, vec![UNKNOWN; value_ids])
                     }),
@@ -1202,7 +1206,7 @@ impl KnownKeys {
             Known::Time { seconds, last, id } => {
                 // The wall-clock hour or day (what its key says); `MIN + 1`: no time.
                 let number = record.time.map_or(i64::MIN + 1, |t| {
-                    (t.timestamp() + i64::from(t.offset().local_minus_utc())).div_euclid(*seconds)
+                    wall_clock_seconds(&t).div_euclid(*seconds)
                 });
                 if number != *last {
                     *last = number;

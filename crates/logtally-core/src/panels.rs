@@ -326,6 +326,12 @@ fn cell_of(cells: &mut Cells, key: &[u8]) -> usize {
         .0
 }
 
+/// Seconds since the local epoch on `time`'s own clock (what its wall-clock
+/// minute, hour and day keys and buckets are cut from).
+pub(crate) fn wall_clock_seconds(time: &DateTime<FixedOffset>) -> i64 {
+    time.timestamp() + i64::from(time.offset().local_minus_utc())
+}
+
 /// A key id: the panel in the top bits, the key's index in its panel below.
 const PANEL_SHIFT: u32 = 27;
 /// The "panel" of the time series' minutes.
@@ -637,7 +643,7 @@ impl Panels {
     #[inline(never)]
     fn add_to_bucket(&mut self, id: u32, hit: &Hit) {
         if let (Some((bucket, hits)), Some(time)) = (&mut self.by_bucket, hit.time) {
-            let minute = time.naive_local().and_utc().timestamp().div_euclid(60);
+            let minute = wall_clock_seconds(&time).div_euclid(60);
             let width = bucket.minutes();
             *hits
                 .entry((id, minute - minute.rem_euclid(width)))
@@ -655,7 +661,7 @@ impl Panels {
                 self.offsets.push(offset);
                 self.offsets.sort_unstable();
             }
-            let second = time.naive_local().and_utc().timestamp();
+            let second = wall_clock_seconds(&time);
             self.newest = self.newest.max(Some(second));
             let minute = second.div_euclid(60);
             let at = match self.last_minute {

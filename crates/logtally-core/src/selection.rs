@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::Record;
+use crate::keys::{decimal, Record};
 
 /// A record field a condition tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,10 +217,7 @@ impl Condition {
             (Operand::Text(want), Op::Prefix) => text.starts_with(want),
             (Operand::Text(want), op) => {
                 let equal = if self.field == Field::Bytes {
-                    std::str::from_utf8(want)
-                        .ok()
-                        .and_then(|w| w.parse::<u64>().ok())
-                        == Some(record.bytes_sent())
+                    decimal(want) == Some(record.bytes_sent())
                 } else {
                     text == want.as_slice()
                 };
