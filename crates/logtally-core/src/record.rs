@@ -19,7 +19,14 @@ pub const fn is_py_space(b: u8) -> bool {
 /// white space byte is: a count without an early exit compiles to vector
 /// compares, faster over a field than a search that stops at the first.
 pub(crate) fn low_bytes(s: &[u8]) -> usize {
-    s.iter().filter(|&&b| b <= b' ').count()
+    // Counted in bytes, a chunk at a time: 16 lanes a vector compare rather
+    // than the 2 a count in `usize` gets.
+    s.chunks(255)
+        .map(|chunk| {
+            let low = chunk.iter().fold(0u8, |n, &b| n + u8::from(b <= b' '));
+            usize::from(low)
+        })
+        .sum()
 }
 
 /// `line.rstrip()` as the seed applies it before matching.
@@ -167,11 +174,36 @@ fn fast_parse(line: &[u8]) -> Fast<'_> {
 
 /// Index of the end of a run of non-space bytes starting at `i` (at least one).
 fn token(line: &[u8], i: usize) -> Option<usize> {
-    let n = line[i..]
+    let end = space_from(line, i);
+    (end > i).then_some(end)
+}
+
+/// Index of the first white space byte at or after `i` (`line.len()` if
+/// none). Eight bytes at a time: a host or a size is mostly over in one or two
+/// steps, where a test per byte took some 250 instructions a line.
+fn space_from(line: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH_BITS: u64 = ONES << 7;
+    while let Some(word) = line.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        let x = u64::from_le_bytes(*word);
+        // High bit set in bytes below 0x21 (space and the control bytes):
+        // exact in the lowest one, as no byte below it borrows.
+        let low = x.wrapping_sub(ONES * 0x21) & !x & HIGH_BITS;
+        if low == 0 {
+            i += 8;
+            continue;
+        }
+        let at = i + (low.trailing_zeros() / 8) as usize;
+        if is_py_space(line[at]) {
+            return at;
+        }
+        // A control byte that is not white space: go on after it.
+        i = at + 1;
+    }
+    line[i..]
         .iter()
         .position(|&b| is_py_space(b))
-        .unwrap_or(line.len() - i);
-    (n > 0).then_some(i + n)
+        .map_or(line.len(), |n| i + n)
 }
 
 /// Index after a run of white space starting at `i` (at least one).
@@ -272,6 +304,24 @@ fn fast_fields(line: &[u8]) -> Option<AccessRecord<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn space_from_finds_the_first_white_space_byte(
+            s in prop::collection::vec(prop_oneof![Just(b' '), Just(b'\t'), Just(0x1f), 0u8..0x21, any::<u8>(), any::<u8>()], 0..40),
+            i in 0usize..40,
+        ) {
+            let i = i.min(s.len());
+            let plain = s[i..].iter().position(|&b| is_py_space(b)).map_or(s.len(), |n| i + n);
+            prop_assert_eq!(space_from(&s, i), plain);
+        }
+
+        #[test]
+        fn low_bytes_counts_each_byte_up_to_a_space(s in prop::collection::vec(prop_oneof![Just(b' '), Just(0u8), any::<u8>()], 0..1200)) {
+            prop_assert_eq!(low_bytes(&s), s.iter().filter(|&&b| b <= b' ').count());
+        }
+    }
 
     #[test]
     fn combined_common_and_ipv6_lines() {
