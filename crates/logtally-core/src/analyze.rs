@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::details::{check_url, split_request, url_path, Request, TimeCache, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::index::{FileRecords, KeepBudget, KeptField, RecordShard, ValueIds};
-use crate::keys::{key_field, panel_key, KeyCache, PathVerdict, Record, Size};
+use crate::keys::{key_field, panel_key, KeyCache, Record, RecordFacts, Size};
 use crate::panels::{status_class, wall_clock_seconds, Hit, Panels};
 use crate::read::{Block, BlockRef, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
@@ -548,12 +548,12 @@ impl Analyzer {
         }
         let seconds = record.seconds;
         // Where `admits` applied the path filter, the path passed it.
-        let mut verdict = if options.filters_every_path() {
-            PathVerdict::kept()
+        let mut facts = if options.filters_every_path() {
+            RecordFacts::kept()
         } else {
-            PathVerdict::new(options.path_filter.as_ref())
+            RecordFacts::new(options.path_filter.as_ref())
         };
-        match panel_key(&record, options.group_by, &mut verdict, keys) {
+        match panel_key(&record, options.group_by, &mut facts, keys) {
             Some(key) => Outcome::Counted { key, seconds },
             None => Outcome::Filtered,
         }
@@ -1247,7 +1247,7 @@ fn add_record(
         time: record.time,
     };
     let mut ids = smallvec::SmallVec::new();
-    let mut verdict = PathVerdict::new(options.path_filter.as_ref());
+    let mut facts = RecordFacts::new(options.path_filter.as_ref());
     for index in 0..panels.len() {
         let by = panels.key_at(index);
         let slot = match &mut known {
@@ -1258,7 +1258,7 @@ fn add_record(
             Some(&mut NO_KEY) => None,
             Some(&mut found) if found != UNKNOWN => Some(panels.add_to_key(found - 1, &hit)),
             slot => {
-                let id = panel_key(record, by, &mut verdict, keys)
+                let id = panel_key(record, by, &mut facts, keys)
                     .map(|key| panels.add_key(index, &key, &hit));
                 if let Some(slot) = slot {
                     // Key ids keep the top bits for the panel (fewer than 31).

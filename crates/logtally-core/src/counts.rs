@@ -22,6 +22,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::bytes::same_text;
 use crate::slot::{bucket_order_pays, file_in_bucket_order, kept_bits, renumber, spread, Slot};
 
 /// Count per key.
@@ -151,7 +152,7 @@ impl Counts {
         } = self;
         let same = |slot: &Slot| {
             let c = &entries[slot.at as usize];
-            slot.hash == hash && &texts.as_bytes()[c.start..c.start + c.len] == key
+            slot.hash == hash && same_text(&texts.as_bytes()[c.start..c.start + c.len], key)
         };
         match index.entry(spread(hash), same, Slot::filed) {
             Entry::Occupied(slot) => entries[slot.get().at as usize].count += n,

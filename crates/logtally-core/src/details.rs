@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use regex::bytes::Regex;
 
+use crate::bytes::same_text;
 use crate::record::{is_py_space, low_bytes};
 
 /// The seed's request split: first word the method, last word the protocol,
@@ -163,7 +164,7 @@ pub struct TimeCache {
 impl TimeCache {
     /// `parse_time(text)`.
     pub fn parse(&mut self, text: &[u8]) -> Option<DateTime<FixedOffset>> {
-        if self.text != text {
+        if !same_text(&self.text, text) {
             self.time = self.parse_new(text);
             self.text.clear();
             self.text.extend_from_slice(text);

@@ -17,6 +17,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use hashbrown::HashTable;
 
 use crate::analyze::StreamEnd;
+use crate::bytes::same_bytes;
 use crate::keys::{Record, Size};
 
 /// No value (an absent optional field).
@@ -54,7 +55,7 @@ impl Strings {
             table,
             ..
         } = self;
-        if let Some(&id) = table.find(hash, |&id| string_at(bytes, ends, id) == value) {
+        if let Some(&id) = table.find(hash, |&id| same_bytes(string_at(bytes, ends, id), value)) {
             return id;
         }
         let id = u32::try_from(ends.len()).expect("fewer than 2^32 distinct values");
@@ -277,7 +278,9 @@ impl RecordShard {
         for (i, value) in values.into_iter().enumerate() {
             let Some(value) = value else { continue };
             fields[i] = match self.last {
-                Some(last) if last[i] != NONE && self.strings.get(last[i]) == value => last[i],
+                Some(last) if last[i] != NONE && same_bytes(self.strings.get(last[i]), value) => {
+                    last[i]
+                }
                 _ => self.strings.id(value),
             };
         }

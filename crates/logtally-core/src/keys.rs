@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Timelike};
 
 use crate::analyze::GroupBy;
+use crate::bytes::same_bytes;
 use crate::details::parse_agent;
 use crate::filter::PathFilter;
 use crate::index::KeptField;
@@ -103,26 +104,32 @@ pub(crate) struct KeyCache {
     last_agent: (Vec<u8>, Option<usize>),
 }
 
-/// Whether the book's path filter drops a record's path, found out once.
-pub(crate) struct PathVerdict<'f> {
+/// What several panels ask of one record, each found at the first question:
+/// whether the book's path filter drops its path (path, static), and its
+/// agent's browser and OS (browser, OS: the agent compared once, not twice).
+pub(crate) struct RecordFacts<'f> {
     filter: Option<&'f PathFilter>,
     dropped: Option<bool>,
+    /// The index of the agent's browser and OS in the [`KeyCache`].
+    agent: Option<usize>,
 }
 
-impl<'f> PathVerdict<'f> {
+impl<'f> RecordFacts<'f> {
     /// Not yet asked: `filter` runs at the first question.
     pub fn new(filter: Option<&'f PathFilter>) -> Self {
-        PathVerdict {
+        RecordFacts {
             filter,
             dropped: None,
+            agent: None,
         }
     }
 
-    /// A path known to pass the filter.
+    /// A record whose path is known to pass the filter.
     pub fn kept() -> Self {
-        PathVerdict {
+        RecordFacts {
             filter: None,
             dropped: Some(false),
+            agent: None,
         }
     }
 
@@ -153,11 +160,12 @@ impl KeyCache {
         (hour, day)
     }
 
-    fn agent(&mut self, agent: &[u8]) -> &(String, String) {
+    /// The index of `agent`'s browser and OS in `names`.
+    fn agent(&mut self, agent: &[u8]) -> usize {
         // The browser and OS panels ask in turn, and a visitor's requests
         // follow each other: the last agent first, then the cache.
         let known = match self.last_agent {
-            (ref last, Some(at)) if last.as_slice() == agent => at,
+            (ref last, Some(at)) if same_bytes(last, agent) => at,
             _ => {
                 let at = match self.agents.get(agent) {
                     Some(&at) => at,
@@ -182,25 +190,25 @@ impl KeyCache {
                 at
             }
         };
-        &self.names[known]
+        known
     }
 }
 
 /// The record's key in panel `by`; `None` when the record is not in it (a
 /// path the filter drops is not in `path` but in `static`; only 404s are in
-/// `not-found`). `verdict` says whether the book's filter of uninteresting
-/// paths drops the record's path.
+/// `not-found`). `facts` are what other panels of the record found (whether
+/// the book's filter of uninteresting paths drops its path...).
 ///
 /// The key borrows from the line where it can (no copy per record).
 pub(crate) fn panel_key<'x, 'r: 'x, 'c: 'x>(
     record: &Record<'r>,
     by: GroupBy,
-    verdict: &mut PathVerdict<'_>,
+    facts: &mut RecordFacts<'_>,
     cache: &'c mut KeyCache,
 ) -> Option<Cow<'x, [u8]>> {
     let dash = || Some(Cow::Borrowed(&b"-"[..]));
     let path = || Some(Cow::Borrowed(record.path));
-    let mut dropped = || verdict.dropped(record.path);
+    let mut dropped = || facts.dropped(record.path);
     match by {
         GroupBy::Path => (!dropped()).then_some(Cow::Borrowed(record.path)),
         GroupBy::Static => (!record.path.is_empty() && dropped()).then(path).flatten(),
@@ -233,7 +241,11 @@ pub(crate) fn panel_key<'x, 'r: 'x, 'c: 'x>(
             None => dash(),
         },
         GroupBy::Browser | GroupBy::Os => {
-            let (browser, os) = cache.agent(record.agent());
+            let at = match facts.agent {
+                Some(at) => at,
+                None => *facts.agent.insert(cache.agent(record.agent())),
+            };
+            let (browser, os) = &cache.names[at];
             Some(Cow::Borrowed(
                 if by == GroupBy::Browser { browser } else { os }.as_bytes(),
             ))

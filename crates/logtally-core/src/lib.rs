@@ -17,6 +17,7 @@
 //! ```
 
 pub mod analyze;
+mod bytes;
 mod counts;
 pub mod details;
 pub mod filter;

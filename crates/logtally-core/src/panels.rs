@@ -12,6 +12,7 @@ use sketches_ddsketch::{Config, DDSketch};
 use smallvec::SmallVec;
 
 use crate::analyze::GroupBy;
+use crate::bytes::same_bytes;
 use crate::slot::{bucket_order_pays, file_in_bucket_order, kept_bits, renumber, spread, Slot};
 use crate::tally::ranked_places;
 
@@ -182,6 +183,7 @@ impl<K: ListKey, V> Listed<K, V> {
     /// key looks up as `key`), or declines (`None`: nothing added, and `None`
     /// returned). One probe of the index either way. Makes the index if it
     /// was not made.
+    #[inline]
     fn find_or_try_add(
         &mut self,
         key: &K::Lookup,
@@ -367,35 +369,6 @@ impl Default for Times {
         Times {
             sketch: DDSketch::new(Config::new(0.01, 2048, 1e-6)),
         }
-    }
-}
-
-/// Whether `a` and `b` are equal: short keys (status, method, hour...)
-/// compared inline, as a call to `memcmp` costs more than the comparison.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    match a.len() {
-        0 => true,
-        1..=3 => {
-            a[0] == b[0] && a[a.len() / 2] == b[a.len() / 2] && a[a.len() - 1] == b[b.len() - 1]
-        }
-        4..=7 => {
-            let word =
-                |s: &[u8], at: usize| u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
-            let last = a.len() - 4;
-            word(a, 0) == word(b, 0) && word(a, last) == word(b, last)
-        }
-        8..=16 => {
-            let word = |s: &[u8], at: usize| {
-                u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"))
-            };
-            let last = a.len() - 8;
-            word(a, 0) == word(b, 0) && word(a, last) == word(b, last)
-        }
-        _ => a == b,
     }
 }
 
@@ -1039,6 +1012,7 @@ fn fixed_panels(panels: &[(GroupBy, Cells)]) -> u32 {
         .fold(0, |mask, (index, _)| mask | 1 << index)
 }
 
+#[inline]
 fn visitors_of<'a>(
     panels: &'a mut [(GroupBy, Cells)],
     minutes: &'a mut Keyed<i64, Minute>,
@@ -1322,27 +1296,6 @@ mod tests {
                 };
                 let repeat = if *key == 4 { 100 } else { 0 };
                 assert_eq!(*value, expected + repeat, "{key}");
-            }
-        }
-    }
-
-    #[test]
-    fn short_keys_compare_as_slices_do() {
-        let keys: Vec<Vec<u8>> = (0..=17usize)
-            .flat_map(|len| {
-                (0..len.max(1)).map(move |flip| {
-                    let mut k: Vec<u8> = (0..len as u8).collect();
-                    if flip < len {
-                        k[flip] ^= 0x20;
-                    }
-                    k
-                })
-            })
-            .chain((0..=17usize).map(|len| (0..len as u8).collect()))
-            .collect();
-        for a in &keys {
-            for b in &keys {
-                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
             }
         }
     }
