@@ -67,6 +67,29 @@ fn zones() -> Vec<u8> {
     text
 }
 
+/// A few visitors' runs of records across local midnights: the same host
+/// and agent on either side of one are two visitors (GoAccess's, by day).
+fn midnight() -> Vec<u8> {
+    let mut text = Vec::new();
+    for i in 0..600i64 {
+        let offset = chrono::FixedOffset::east_opt([0, 3_600][(i / 200) as usize % 2]).unwrap();
+        let time = chrono::DateTime::from_timestamp(1_431_907_000 + i * 20, 0)
+            .unwrap()
+            .with_timezone(&offset);
+        text.extend_from_slice(
+            format!(
+                "10.1.0.{} - - [{}] \"GET /m/{} HTTP/1.1\" 200 10 \"-\" \"ua{}\"\n",
+                i / 50 % 3,
+                time.format("%d/%b/%Y:%H:%M:%S %z"),
+                i % 5,
+                i / 50 % 2
+            )
+            .as_bytes(),
+        );
+    }
+    text
+}
+
 fn report(options: UserOptions) -> UserOptions {
     UserOptions {
         report: true,
@@ -155,6 +178,7 @@ fn kept_records_counted_again_equal_a_run_with_the_new_options() {
         ("generated.log", generated()),
         ("iis.log", w3c()),
         ("zones.log", zones()),
+        ("midnight.log", midnight()),
     ];
     let mut kept = Vec::new();
     for (name, text) in &streams {
