@@ -3,8 +3,9 @@
 /// Whether `a` and `b` are equal: short keys (status, method, hour...)
 /// compared inline, as a call to `memcmp` costs more than the comparison;
 /// long ones (paths, user agents) by `memcmp` natively, and eight bytes at a
-/// time on wasm32, whose `memcmp` compares a byte at a time (the page spent
-/// 9% of its time there, comparing user agents and kept values).
+/// time on wasm32, whose `memcmp` compares a byte at a time (9% of a profile
+/// of the single-threaded module reading with every panel, comparing user
+/// agents and kept values).
 #[inline]
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
