@@ -1,4 +1,5 @@
-//! Byte-string equality for keys compared on every record.
+//! Byte-string equality for keys compared on every record, and the word
+//! test that searches a line's short fields eight bytes at a time.
 
 /// Whether `a` and `b` are equal: short keys (status, method, hour...)
 /// compared inline, as a call to `memcmp` costs more than the comparison;
@@ -70,6 +71,20 @@ fn last_word(s: &[u8]) -> Option<u64> {
     s.last_chunk::<8>().map(|w| u64::from_ne_bytes(*w))
 }
 
+/// Eight bytes of `byte`.
+pub(crate) const fn splat(byte: u8) -> u64 {
+    u64::from_le_bytes([byte; 8])
+}
+
+/// The high bit set in the bytes of `word` below `bound` (at most `0x80`):
+/// exact in the lowest such byte, as no byte below it borrows (others may
+/// be marked too). `bytes_below(word ^ splat(b), 1)` marks the bytes `b`.
+#[inline]
+pub(crate) fn bytes_below(word: u64, bound: u8) -> u64 {
+    debug_assert!(bound <= 0x80);
+    word.wrapping_sub(splat(bound)) & !word & splat(0x80)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +126,13 @@ mod tests {
             prop_assert_eq!(same_words(&a, &b), a == b);
             prop_assert_eq!(same_bytes(&a, &b), a == b);
             prop_assert_eq!(same_text(&a, &b), a == b);
+        }
+
+        #[test]
+        fn the_lowest_byte_marked_is_the_first_below_the_bound(word in any::<[u8; 8]>(), bound in 1u8..=0x80) {
+            let marked = bytes_below(u64::from_le_bytes(word), bound);
+            let first = word.iter().position(|&b| b < bound);
+            prop_assert_eq!((marked != 0).then(|| (marked.trailing_zeros() / 8) as usize), first);
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bytes::{bytes_below, splat};
+
 /// Path segments the seed's `path_filter` drops.
 pub const DEFAULT_EXCLUDED_NAMES: [&str; 10] = [
     "favicon.ico",
@@ -112,15 +114,13 @@ impl PathFilter {
         // seed's `not any(path.split("/"))`) has no byte in a segment.
         let mut in_segments = false;
         let mut start = 0;
-        let mut from = 0;
-        while let Some(slash) = slash_from(path, from) {
+        while let Some(slash) = slash_from(path, start) {
             let segment = &path[start..slash];
             if self.is_excluded_name(segment) {
                 return false;
             }
             in_segments |= !segment.is_empty();
             start = slash + 1;
-            from = start;
         }
         let last = &path[start..];
         (in_segments || !last.is_empty())
@@ -139,14 +139,11 @@ impl PathFilter {
 /// Index of the first `/` at or after `from`, eight bytes at a time (paths
 /// are too short for `memchr`'s setup to pay).
 fn slash_from(path: &[u8], mut from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH_BITS: u64 = ONES << 7;
     while let Some(word) = path.get(from..).and_then(|rest| rest.first_chunk::<8>()) {
-        // A zero byte where a slash was; the lowest flagged byte is exact.
-        let x = u64::from_le_bytes(*word) ^ (ONES * u64::from(b'/'));
-        let zero = x.wrapping_sub(ONES) & !x & HIGH_BITS;
-        if zero != 0 {
-            return Some(from + (zero.trailing_zeros() / 8) as usize);
+        // A zero byte where a slash was.
+        let slashes = bytes_below(u64::from_le_bytes(*word) ^ splat(b'/'), 1);
+        if slashes != 0 {
+            return Some(from + (slashes.trailing_zeros() / 8) as usize);
         }
         from += 8;
     }

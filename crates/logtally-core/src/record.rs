@@ -9,6 +9,8 @@
 
 use regex::bytes::{CaptureLocations, Regex};
 
+use crate::bytes::bytes_below;
+
 /// Python's `str.isspace()` for ASCII, which is what `\s`, `split()` and
 /// `rstrip()` use in the seed: it includes the separators `\x1c`..`\x1f`.
 pub const fn is_py_space(b: u8) -> bool {
@@ -182,13 +184,9 @@ fn token(line: &[u8], i: usize) -> Option<usize> {
 /// none). Eight bytes at a time: a host or a size is mostly over in one or two
 /// steps, where a test per byte took some 250 instructions a line.
 fn space_from(line: &[u8], mut i: usize) -> usize {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH_BITS: u64 = ONES << 7;
     while let Some(word) = line.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
-        let x = u64::from_le_bytes(*word);
-        // High bit set in bytes below 0x21 (space and the control bytes):
-        // exact in the lowest one, as no byte below it borrows.
-        let low = x.wrapping_sub(ONES * 0x21) & !x & HIGH_BITS;
+        // Space and the control bytes (white space among them).
+        let low = bytes_below(u64::from_le_bytes(*word), 0x21);
         if low == 0 {
             i += 8;
             continue;
