@@ -1196,7 +1196,15 @@ impl KnownKeys {
         KnownKeys {
             value_ids,
             panels: None,
-            recent_visitors: Vec::new(),
+            recent_visitors: vec![
+                RecentVisitor {
+                    host: 0,
+                    agent: 0,
+                    day: NO_DAY,
+                    hash: 0,
+                };
+                1 << RECENT_VISITORS_BITS
+            ],
         }
     }
 
@@ -1210,15 +1218,6 @@ impl KnownKeys {
         let day = record
             .time
             .map_or(i64::MIN, |t| wall_clock_seconds(&t).div_euclid(86_400));
-        if self.recent_visitors.is_empty() {
-            let free = RecentVisitor {
-                host: 0,
-                agent: 0,
-                day: NO_DAY,
-                hash: 0,
-            };
-            self.recent_visitors = vec![free; 1 << RECENT_VISITORS_BITS];
-        }
         let mix = (u64::from(host) << 32 | u64::from(agent)) ^ (day as u64).rotate_left(29);
         let at = (mix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT_VISITORS_BITS)) as usize;
         let recent = &mut self.recent_visitors[at];
