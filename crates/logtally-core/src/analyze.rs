@@ -14,7 +14,7 @@ use crate::details::{check_url, split_request, url_path, Request, TimeCache, Url
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::index::{FileRecords, KeepBudget, KeptField, RecordShard, ValueIds};
 use crate::keys::{key_field, panel_key, KeyCache, Record, RecordFacts, Size};
-use crate::panels::{status_class, wall_clock_seconds, Hit, Panels};
+use crate::panels::{status_class, wall_clock_seconds, Hit, Panels, RecordKeyIds};
 use crate::read::{Block, BlockRef, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
 use crate::selection::{Selection, SelectionText};
@@ -1302,7 +1302,7 @@ fn add_record(
         status_class: status_class(record.status_code()),
         time: record.time,
     };
-    let mut ids = smallvec::SmallVec::new();
+    let mut ids = RecordKeyIds::default();
     let mut facts = RecordFacts::new(options.path_filter.as_ref());
     for index in 0..panels.len() {
         let by = panels.key_at(index);

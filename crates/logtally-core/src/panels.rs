@@ -49,13 +49,13 @@ impl KeyIds {
         }
     }
 
-    /// Whether `id` is the one at `place` in a short list: a visitor's later
+    /// The first ids of a short list (none of a set): a visitor's later
     /// records mostly have the keys of its first, whose ids begin the list in
-    /// the same order, so one compare often spares a scan.
-    fn at_place(&self, place: usize, id: u32) -> bool {
+    /// the same order, so one compare at the same place often spares a scan.
+    fn in_order(&self) -> &[u32] {
         match self {
-            KeyIds::Few(list) => list.get(place) == Some(&id),
-            KeyIds::Many(_) => false,
+            KeyIds::Few(list) => list,
+            KeyIds::Many(_) => &[],
         }
     }
 
@@ -84,6 +84,39 @@ impl KeyIds {
             KeyIds::Many(set) => (None, Some(set.iter().copied())),
         };
         few.into_iter().flatten().chain(many.into_iter().flatten())
+    }
+}
+
+/// The ids of one record's keys, one per panel it has a key in, and its
+/// minute's: at most 31 (fewer than 31 panels). A fixed array, not a
+/// `SmallVec`: it is pushed to once per panel of every record, and a
+/// `SmallVec` asks at each push and read whether it spilled.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordKeyIds {
+    ids: [u32; SERIES as usize + 1],
+    len: usize,
+}
+
+impl Default for RecordKeyIds {
+    fn default() -> Self {
+        RecordKeyIds {
+            ids: [0; SERIES as usize + 1],
+            len: 0,
+        }
+    }
+}
+
+impl RecordKeyIds {
+    /// Adds the id of a key (one per panel, and the minute's).
+    #[inline]
+    pub(crate) fn push(&mut self, id: u32) {
+        self.ids[self.len] = id;
+        self.len += 1;
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u32] {
+        &self.ids[..self.len]
     }
 }
 
@@ -626,7 +659,7 @@ impl Panels {
 
     /// Counts `hit` once in the totals and the time series, and its visitor
     /// under the keys `ids` (from [`add_key`](Self::add_key)) where it is new.
-    pub(crate) fn add_totals(&mut self, hit: &Hit, ids: &mut SmallVec<[u32; 16]>) {
+    pub(crate) fn add_totals(&mut self, hit: &Hit, ids: &mut RecordKeyIds) {
         self.bytes_sent += hit.bytes;
         if let Some(time) = hit.time {
             let offset = time.offset().local_minus_utc();
@@ -656,12 +689,13 @@ impl Panels {
             }
             ids.push(key_id(SERIES as usize, at));
         }
+        let ids = ids.as_slice();
         let (at, new) = self
             .visitors
             .find_or_add(&hit.visitor, || (hit.visitor, KeyIds::first(ids)));
         match new {
             true => {
-                for &id in ids.iter() {
+                for &id in ids {
                     *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
                 }
             }
@@ -670,11 +704,19 @@ impl Panels {
                 let fixed = *self
                     .fixed_panels
                     .get_or_insert_with(|| fixed_panels(&self.panels));
+                // The ids that may be new to the visitor, found with one look at
+                // its list: its host, day, browser... are those of its first record.
+                // One bit per place in `ids` (at most 32).
+                let mut unsure = 0u32;
+                let in_order = seen.in_order();
                 for (place, &id) in ids.iter().enumerate() {
-                    // The visitor's host, day, browser... are those of its first record.
-                    if fixed & (1 << (id >> PANEL_SHIFT)) != 0 || seen.at_place(place, id) {
-                        continue;
+                    if fixed & (1 << (id >> PANEL_SHIFT)) == 0 && in_order.get(place) != Some(&id) {
+                        unsure |= 1 << place;
                     }
+                }
+                while unsure != 0 {
+                    let id = ids[unsure.trailing_zeros() as usize];
+                    unsure &= unsure - 1;
                     if seen.insert(id) {
                         *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
                     }
