@@ -49,9 +49,10 @@ impl KeyIds {
         }
     }
 
-    /// The first ids of a short list (none of a set): a visitor's later
-    /// records mostly have the keys of its first, whose ids begin the list in
-    /// the same order, so one compare at the same place often spares a scan.
+    /// A short list's ids in the order they came (none for a set): a
+    /// visitor's later records mostly have the keys of its first, whose ids
+    /// begin the list in the same order, so one compare at the same place
+    /// often spares a scan.
     fn in_order(&self) -> &[u32] {
         match self {
             KeyIds::Few(list) => list,
