@@ -66,6 +66,12 @@ impl GroupBy {
         )
     }
 
+    /// Whether every record counted has a key here (the path panels leave
+    /// out static files, or all but them, and the not-found panel all but 404s).
+    pub(crate) fn keys_every_record(self) -> bool {
+        !matches!(self, GroupBy::Path | GroupBy::Static | GroupBy::NotFound)
+    }
+
     /// Every key, in the order the CLI lists them.
     pub const ALL: [GroupBy; 14] = [
         GroupBy::Path,
@@ -1169,6 +1175,10 @@ enum Known {
     /// Its key is the record's local hour or day (seconds long): the last
     /// one's number since the local epoch, and its key's id.
     Time { seconds: i64, last: i64, id: u32 },
+    /// The not-found panel: a key (the path's) only where the status is
+    /// 404, whose value id the shard's first such record gives; the keys by
+    /// the path's value id.
+    NotFound { status: Option<u32>, keys: Vec<u32> },
     /// Found record by record.
     Unknown,
 }
@@ -1210,14 +1220,12 @@ impl KnownKeys {
 
     /// `record.visitor()`, whose values are `ids`: hashed once per run of
     /// the same host, agent and local day.
-    fn visitor(&mut self, ids: &ValueIds, record: &Record<'_>) -> u64 {
+    fn visitor(&mut self, ids: &ValueIds, record: &Record<'_>, clock: Option<(i64, i32)>) -> u64 {
         // Value ids are below 2^32 (a shard holds fewer distinct values).
-        let host = ids.of(KeptField::Host, self.value_ids) as u32;
-        let agent = ids.of(KeptField::Agent, self.value_ids) as u32;
+        let host = ids.of(KeptField::Host) as u32;
+        let agent = ids.of(KeptField::Agent) as u32;
         // The visitor's date is its record's local date; `MIN`: no time.
-        let day = record
-            .time
-            .map_or(i64::MIN, |t| wall_clock_seconds(&t).div_euclid(86_400));
+        let day = clock.map_or(i64::MIN, |(second, _)| second.div_euclid(86_400));
         let mix = (u64::from(host) << 32 | u64::from(agent)) ^ (day as u64).rotate_left(29);
         let at = (mix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT_VISITORS_BITS)) as usize;
         let recent = &mut self.recent_visitors[at];
@@ -1232,39 +1240,61 @@ impl KnownKeys {
         recent.hash
     }
 
-    /// The id of the key that panel `index` has for `record`, whose values
-    /// are `ids`.
-    fn slot(
-        &mut self,
-        panels: &Panels,
-        index: usize,
-        ids: &ValueIds,
-        record: &Record<'_>,
-    ) -> Option<&mut u32> {
+    /// What is known of each panel's keys, made at the shard's first record.
+    fn plans(&mut self, panels: &Panels) -> &mut [Known] {
         let value_ids = self.value_ids;
-        let known = self.panels.get_or_insert_with(|| {
+        self.panels.get_or_insert_with(|| {
             (0..panels.len())
                 .map(|index| match panels.key_at(index) {
                     GroupBy::Hour => Known::time(3_600),
                     GroupBy::Day => Known::time(86_400),
+                    GroupBy::NotFound => Known::NotFound {
+                        status: None,
+                        keys: vec![UNKNOWN; value_ids],
+                    },
                     by => key_field(by).map_or(Known::Unknown, |f| {
                         Known::Field(f, vec![UNKNOWN; value_ids])
                     }),
                 })
                 .collect()
-        });
-        match known.get_mut(index)? {
-            Known::Field(field, keys) => Some(&mut keys[ids.of(*field, value_ids)]),
+        })
+    }
+}
+
+impl Known {
+    /// Where the id of the key this panel has for `record` (whose values are
+    /// `ids`) is kept; `no_key` for a record this panel has no key for; none
+    /// when it is found record by record.
+    #[inline]
+    fn slot<'k>(
+        &'k mut self,
+        ids: &ValueIds,
+        record: &Record<'_>,
+        clock: Option<(i64, i32)>,
+        no_key: &'k mut u32,
+    ) -> Option<&'k mut u32> {
+        match self {
+            Known::Field(field, keys) => Some(&mut keys[ids.of(*field)]),
             Known::Time { seconds, last, id } => {
                 // The wall-clock hour or day (what its key says); `MIN + 1`: no time.
-                let number = record.time.map_or(i64::MIN + 1, |t| {
-                    wall_clock_seconds(&t).div_euclid(*seconds)
-                });
+                let number = clock.map_or(i64::MIN + 1, |(second, _)| second.div_euclid(*seconds));
                 if number != *last {
                     *last = number;
                     *id = UNKNOWN;
                 }
                 Some(id)
+            }
+            Known::NotFound { status, keys } => {
+                let value = ids.of(KeptField::Status) as u32;
+                if status.is_none() && record.status.as_ref() == b"404" {
+                    *status = Some(value);
+                }
+                if *status == Some(value) {
+                    Some(&mut keys[ids.of(KeptField::Path)])
+                } else {
+                    *no_key = NO_KEY;
+                    Some(no_key)
+                }
             }
             Known::Unknown => None,
         }
@@ -1291,8 +1321,20 @@ fn add_record(
     let panels = partial
         .panels
         .get_or_insert_with(|| Box::new(options.empty_panels()));
+    let clock_of_time = || {
+        record
+            .time
+            .map(|t| (wall_clock_seconds(&t), t.offset().local_minus_utc()))
+    };
+    let clock = match &known {
+        Some((values, _)) => {
+            debug_assert_eq!(values.clock(), clock_of_time());
+            values.clock()
+        }
+        None => clock_of_time(),
+    };
     let visitor = match &mut known {
-        Some((values, known)) => known.visitor(values, record),
+        Some((values, known)) => known.visitor(values, record, clock),
         None => record.visitor(),
     };
     let hit = Hit {
@@ -1300,14 +1342,17 @@ fn add_record(
         bytes: record.bytes_sent(),
         seconds: record.seconds,
         status_class: status_class(record.status_code()),
-        time: record.time,
+        clock,
     };
     let mut ids = RecordKeyIds::default();
     let mut facts = RecordFacts::new(options.path_filter.as_ref());
-    for index in 0..panels.len() {
+    let order = panels.count_order();
+    let mut plans = known.map(|(values, known)| (values, known.plans(panels)));
+    let mut no_key = NO_KEY;
+    for index in order.indices() {
         let by = panels.key_at(index);
-        let slot = match &mut known {
-            Some((values, known)) => known.slot(panels, index, values, record),
+        let slot = match &mut plans {
+            Some((values, plans)) => plans[index].slot(values, record, hit.clock, &mut no_key),
             None => None,
         };
         let id = match slot {

@@ -118,18 +118,41 @@ pub(crate) enum KeptField {
     Vhost,
 }
 
-/// A kept record's fields' values as ids into its shard's table of values.
+/// A kept record's fields' values as ids into its shard's table of values:
+/// each below the shard's [`value_ids`](RecordShard::value_ids), the last of
+/// them for an absent field. And its time as the row holds it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ValueIds([u32; 8]);
+pub(crate) struct ValueIds {
+    ids: [u32; 8],
+    clock: Option<(i64, i32)>,
+}
 
 impl ValueIds {
-    /// The id of `field`'s value: below the shard's
-    /// [`value_ids`](RecordShard::value_ids), the last of them for an absent field.
-    pub(crate) fn of(&self, field: KeptField, value_ids: usize) -> usize {
-        match self.0[field as usize] {
-            NONE => value_ids - 1,
-            id => id as usize,
+    /// The ids of `row`'s fields in a shard of `value_ids` ids; `timed`:
+    /// whether its record has a time.
+    #[inline]
+    fn of_row(row: &Row, value_ids: usize, timed: bool) -> Self {
+        // Fewer than 2^32 values (`Strings::id`), plus one.
+        let absent = (value_ids - 1) as u32;
+        ValueIds {
+            // Once per record, not once per panel asking.
+            ids: row.fields.map(|id| if id == NONE { absent } else { id }),
+            clock: timed.then(|| (row.timestamp + i64::from(row.offset), row.offset)),
         }
+    }
+
+    /// The id of `field`'s value.
+    #[inline]
+    pub(crate) fn of(&self, field: KeptField) -> usize {
+        self.ids[field as usize] as usize
+    }
+
+    /// The record's time as seconds on its own clock and its UTC offset in
+    /// seconds ([`wall_clock_seconds`](crate::panels::wall_clock_seconds)
+    /// of its time, without making the time).
+    #[inline]
+    pub(crate) fn clock(&self) -> Option<(i64, i32)> {
+        self.clock
     }
 }
 
@@ -339,11 +362,15 @@ impl RecordShard {
     /// slower over records that a filter then rejects.)
     pub(crate) fn for_each_record(&self, mut f: impl FnMut(&Record<'_>, &ValueIds)) {
         let mut last_day = LastDay::default();
+        let value_ids = self.value_ids();
         for row in &self.rows {
             // A kept record borrows all it holds: dropping it would only look
             // at each field to find nothing to free.
             let record = self.record(row, &mut last_day);
-            f(&record, &ValueIds(row.fields));
+            f(
+                &record,
+                &ValueIds::of_row(row, value_ids, record.time.is_some()),
+            );
             std::mem::forget(record);
         }
     }
@@ -466,7 +493,7 @@ mod tests {
         let mut ids = Vec::new();
         shard.for_each_record(|_, values| ids.push(*values));
         assert_eq!(ids.len(), 2);
-        let value = |field| match ids[0].of(field, values) {
+        let value = |field| match ids[0].of(field) {
             id if id == values - 1 => None,
             id => Some(shard.strings.get(id as u32).to_vec()),
         };
@@ -483,7 +510,7 @@ mod tests {
         for (field, want) in fields {
             assert_eq!(value(field).as_deref(), want, "{field:?}");
             // The same value, the same id, record after record.
-            assert_eq!(ids[0].of(field, values), ids[1].of(field, values));
+            assert_eq!(ids[0].of(field), ids[1].of(field));
         }
     }
 }

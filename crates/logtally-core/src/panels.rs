@@ -21,7 +21,13 @@ use crate::tally::ranked_places;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum KeyIds {
     Few(SmallVec<[u32; 15]>),
-    Many(foldhash::HashSet<u32>),
+    /// The set, and the ids of the visitor's last record, all in the set: a
+    /// crawler's next record mostly has its last one's status, method,
+    /// hour, minute... (its first one's were hours ago).
+    Many {
+        set: foldhash::HashSet<u32>,
+        last: Vec<u32>,
+    },
 }
 
 /// Ids kept in a list before a set.
@@ -37,26 +43,44 @@ impl KeyIds {
                     return false;
                 }
                 if list.len() < FEW {
+                    if list.len() == list.inline_size() {
+                        // Spilling: room for twice the inline ids (growing
+                        // one at a time first was a realloc for nothing).
+                        list.reserve_exact(list.len());
+                    }
                     list.push(id);
                 } else {
                     let mut set: foldhash::HashSet<u32> = list.drain(..).collect();
                     set.insert(id);
-                    *self = KeyIds::Many(set);
+                    *self = KeyIds::Many {
+                        set,
+                        last: Vec::new(),
+                    };
                 }
                 true
             }
-            KeyIds::Many(set) => set.insert(id),
+            KeyIds::Many { set, .. } => set.insert(id),
         }
     }
 
-    /// A short list's ids in the order they came (none for a set): a
-    /// visitor's later records mostly have the keys of its first, whose ids
-    /// begin the list in the same order, so one compare at the same place
-    /// often spares a scan.
+    /// Ids the visitor has, in the order of a record's ids: a short list's
+    /// in the order they came, a set's last record's. A visitor's later
+    /// records mostly have the keys of its first (or, for a crawler, of its
+    /// last), whose ids are there in the same order, so one compare at the
+    /// same place often spares a scan.
     fn in_order(&self) -> &[u32] {
         match self {
             KeyIds::Few(list) => list,
-            KeyIds::Many(_) => &[],
+            KeyIds::Many { last, .. } => last,
+        }
+    }
+
+    /// Remembers `ids`, a record's ids just added, as a set's last record's.
+    #[inline]
+    fn counted(&mut self, ids: &[u32]) {
+        if let KeyIds::Many { last, .. } = self {
+            last.clear();
+            last.extend_from_slice(ids);
         }
     }
 
@@ -65,7 +89,10 @@ impl KeyIds {
         if ids.len() <= FEW {
             KeyIds::Few(SmallVec::from_slice(ids))
         } else {
-            KeyIds::Many(ids.iter().copied().collect())
+            KeyIds::Many {
+                set: ids.iter().copied().collect(),
+                last: ids.to_vec(),
+            }
         }
     }
 
@@ -74,7 +101,10 @@ impl KeyIds {
     fn map_in_place(&mut self, f: impl Fn(u32) -> u32) {
         match self {
             KeyIds::Few(list) => list.iter_mut().for_each(|id| *id = f(*id)),
-            KeyIds::Many(set) => *set = set.drain().map(f).collect(),
+            KeyIds::Many { set, last } => {
+                *set = set.drain().map(&f).collect();
+                last.iter_mut().for_each(|id| *id = f(*id));
+            }
         }
     }
 
@@ -82,7 +112,7 @@ impl KeyIds {
     fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         let (few, many) = match self {
             KeyIds::Few(list) => (Some(list.iter().copied()), None),
-            KeyIds::Many(set) => (None, Some(set.iter().copied())),
+            KeyIds::Many { set, .. } => (None, Some(set.iter().copied())),
         };
         few.into_iter().flatten().chain(many.into_iter().flatten())
     }
@@ -118,6 +148,44 @@ impl RecordKeyIds {
     #[inline]
     fn as_slice(&self) -> &[u32] {
         &self.ids[..self.len]
+    }
+}
+
+/// The panels' places in the order a record's keys are counted: the panels
+/// every record has a key in first, so that a visitor's later records have
+/// their keys at the places its first record's ids are in its list
+/// ([`KeyIds::in_order`]) even when their paths are static and its first's
+/// was not, or are 404s.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CountOrder {
+    places: [u8; SERIES as usize],
+    len: usize,
+}
+
+impl CountOrder {
+    fn of(panels: &[(GroupBy, Cells)]) -> Self {
+        let mut order = CountOrder {
+            places: [0; SERIES as usize],
+            len: 0,
+        };
+        let every = |keys_every: bool| {
+            panels
+                .iter()
+                .enumerate()
+                .filter(move |(_, (by, _))| by.keys_every_record() == keys_every)
+                .map(|(place, _)| place)
+        };
+        for place in every(true).chain(every(false)) {
+            // Fewer than 31 panels (`Panels::new`).
+            order.places[order.len] = place as u8;
+            order.len += 1;
+        }
+        order
+    }
+
+    /// The panels' places, in counting order.
+    pub(crate) fn indices(self) -> impl Iterator<Item = usize> {
+        (0..self.len).map(move |at| usize::from(self.places[at]))
     }
 }
 
@@ -508,7 +576,10 @@ pub(crate) struct Hit {
     pub bytes: u64,
     pub seconds: Option<f64>,
     pub status_class: Option<usize>,
-    pub time: Option<DateTime<FixedOffset>>,
+    /// Its time as seconds on its own clock ([`wall_clock_seconds`]) and
+    /// its UTC offset in seconds: found once per record, asked for by the
+    /// visitor, the hour and day keys and the time series.
+    pub clock: Option<(i64, i32)>,
 }
 
 /// One minute of the time series.
@@ -565,6 +636,10 @@ pub struct Panels {
     /// (not shipped; made again when first needed).
     #[serde(skip)]
     fixed_panels: Option<u32>,
+    /// The order a record's keys are counted in (not shipped; made again
+    /// when first needed).
+    #[serde(skip)]
+    count_order: Option<CountOrder>,
     /// With one panel and a bucket (`--by KEY --bucket 1h`): hits per (key id,
     /// bucket start in local minutes), and the bucket.
     by_bucket: Option<(Bucket, KeyBucketHits)>,
@@ -608,6 +683,14 @@ impl Panels {
         self.panels.len()
     }
 
+    /// The order to count a record's keys in.
+    #[inline]
+    pub(crate) fn count_order(&mut self) -> CountOrder {
+        *self
+            .count_order
+            .get_or_insert_with(|| CountOrder::of(&self.panels))
+    }
+
     /// Counts `hit` under `key` in panel `index` (an empty key shows as `-`);
     /// the key's id, for [`add_totals`](Self::add_totals).
     pub(crate) fn add_key(&mut self, index: usize, key: &[u8], hit: &Hit) -> u32 {
@@ -649,8 +732,8 @@ impl Panels {
     /// Counts `hit` under key `id` in its bucket (`--by KEY --bucket`).
     #[inline(never)]
     fn add_to_bucket(&mut self, id: u32, hit: &Hit) {
-        if let (Some((bucket, hits)), Some(time)) = (&mut self.by_bucket, hit.time) {
-            let minute = wall_clock_seconds(&time).div_euclid(60);
+        if let (Some((bucket, hits)), Some((second, _))) = (&mut self.by_bucket, hit.clock) {
+            let minute = second.div_euclid(60);
             let width = bucket.minutes();
             *hits
                 .entry((id, minute - minute.rem_euclid(width)))
@@ -662,13 +745,11 @@ impl Panels {
     /// under the keys `ids` (from [`add_key`](Self::add_key)) where it is new.
     pub(crate) fn add_totals(&mut self, hit: &Hit, ids: &mut RecordKeyIds) {
         self.bytes_sent += hit.bytes;
-        if let Some(time) = hit.time {
-            let offset = time.offset().local_minus_utc();
+        if let Some((second, offset)) = hit.clock {
             if !self.offsets.contains(&offset) {
                 self.offsets.push(offset);
                 self.offsets.sort_unstable();
             }
-            let second = wall_clock_seconds(&time);
             self.newest = self.newest.max(Some(second));
             let minute = second.div_euclid(60);
             let at = match self.last_minute {
@@ -722,6 +803,7 @@ impl Panels {
                         *visitors_of(&mut self.panels, &mut self.minutes, id) += 1;
                     }
                 }
+                seen.counted(ids);
             }
         }
     }
@@ -1351,7 +1433,7 @@ mod tests {
             bytes: 10,
             seconds: None,
             status_class: Some(0),
-            time: None,
+            clock: None,
         };
         // Enough records for the last-key cache to stop asking on a path panel.
         for n in 0..3000u32 {
