@@ -1144,8 +1144,8 @@ impl Options {
 /// one's key (kept records follow each other in time).
 struct KnownKeys {
     value_ids: usize,
-    /// Per panel, once the first record made them.
-    panels: Option<Vec<Known>>,
+    /// Per panel (with its place), in counting order, once the first record made them.
+    panels: Option<Vec<(usize, Known)>>,
     /// The visitor hashes of recent (host, agent, local day)s, by their ids.
     recent_visitors: Vec<RecentVisitor>,
 }
@@ -1240,21 +1240,28 @@ impl KnownKeys {
         recent.hash
     }
 
-    /// What is known of each panel's keys, made at the shard's first record.
-    fn plans(&mut self, panels: &Panels) -> &mut [Known] {
+    /// What is known of each panel's keys, with the panel's place, in the
+    /// order its keys are counted ([`Panels::count_order`]); made at the
+    /// shard's first record.
+    fn plans(&mut self, panels: &mut Panels) -> &mut [(usize, Known)] {
         let value_ids = self.value_ids;
         self.panels.get_or_insert_with(|| {
-            (0..panels.len())
-                .map(|index| match panels.key_at(index) {
-                    GroupBy::Hour => Known::time(3_600),
-                    GroupBy::Day => Known::time(86_400),
-                    GroupBy::NotFound => Known::NotFound {
-                        status: None,
-                        keys: vec![UNKNOWN; value_ids],
-                    },
-                    by => key_field(by).map_or(Known::Unknown, |f| {
-                        Known::Field(f, vec![UNKNOWN; value_ids])
-                    }),
+            panels
+                .count_order()
+                .indices()
+                .map(|index| {
+                    let known = match panels.key_at(index) {
+                        GroupBy::Hour => Known::time(3_600),
+                        GroupBy::Day => Known::time(86_400),
+                        GroupBy::NotFound => Known::NotFound {
+                            status: None,
+                            keys: vec![UNKNOWN; value_ids],
+                        },
+                        by => key_field(by).map_or(Known::Unknown, |f| {
+                            Known::Field(f, vec![UNKNOWN; value_ids])
+                        }),
+                    };
+                    (index, known)
                 })
                 .collect()
         })
@@ -1346,34 +1353,57 @@ fn add_record(
     };
     let mut ids = RecordKeyIds::default();
     let mut facts = RecordFacts::new(options.path_filter.as_ref());
-    let order = panels.count_order();
-    let mut plans = known.map(|(values, known)| (values, known.plans(panels)));
-    let mut no_key = NO_KEY;
-    for index in order.indices() {
-        let by = panels.key_at(index);
-        let slot = match &mut plans {
-            Some((values, plans)) => plans[index].slot(values, record, hit.clock, &mut no_key),
-            None => None,
-        };
-        let id = match slot {
-            Some(&mut NO_KEY) => None,
-            Some(&mut found) if found != UNKNOWN => Some(panels.add_to_key(found - 1, &hit)),
-            slot => {
-                let id = panel_key(record, by, &mut facts, keys)
-                    .map(|key| panels.add_key(index, &key, &hit));
-                if let Some(slot) = slot {
-                    // Key ids keep the top bits for the panel (fewer than 31).
-                    debug_assert!(id.is_none_or(|id| id < NO_KEY - 1));
-                    *slot = id.map_or(NO_KEY, |id| id + 1);
+    match known {
+        Some((values, known)) => {
+            let mut no_key = NO_KEY;
+            for (index, plan) in known.plans(panels) {
+                let id = match plan.slot(values, record, clock, &mut no_key) {
+                    Some(&mut NO_KEY) => None,
+                    Some(&mut found) if found != UNKNOWN => {
+                        Some(panels.add_to_key(found - 1, &hit))
+                    }
+                    slot => add_unknown_key(panels, *index, slot, record, &mut facts, keys, &hit),
+                };
+                if let Some(id) = id {
+                    ids.push(id);
                 }
-                id
             }
-        };
-        if let Some(id) = id {
-            ids.push(id);
+        }
+        None => {
+            for index in panels.count_order().indices() {
+                let key = panel_key(record, panels.key_at(index), &mut facts, keys);
+                if let Some(key) = key {
+                    ids.push(panels.add_key(index, &key, &hit));
+                }
+            }
         }
     }
     panels.add_totals(&hit, &mut ids);
+}
+
+/// Counts `hit` under the key panel `index` has for `record`, a kept record
+/// whose key there is not known yet, found from its bytes; the key's id
+/// (none when the panel has no key for it). `slot`: where the id plus one is
+/// to be kept, `NO_KEY` for none. Out of line: kept inline, it made the loop
+/// over known keys a tenth longer.
+#[inline(never)]
+fn add_unknown_key(
+    panels: &mut Panels,
+    index: usize,
+    slot: Option<&mut u32>,
+    record: &Record<'_>,
+    facts: &mut RecordFacts<'_>,
+    keys: &mut KeyCache,
+    hit: &Hit,
+) -> Option<u32> {
+    let id = panel_key(record, panels.key_at(index), facts, keys)
+        .map(|key| panels.add_key(index, &key, hit));
+    if let Some(slot) = slot {
+        // Key ids keep the top bits for the panel (fewer than 31).
+        debug_assert!(id.is_none_or(|id| id < NO_KEY - 1));
+        *slot = id.map_or(NO_KEY, |id| id + 1);
+    }
+    id
 }
 
 /// A line the book's pattern matched, as a record. Under `book_compat` the

@@ -678,11 +678,6 @@ impl Panels {
         self.panels[index].0
     }
 
-    /// How many panels there are.
-    pub(crate) fn len(&self) -> usize {
-        self.panels.len()
-    }
-
     /// The order to count a record's keys in.
     #[inline]
     pub(crate) fn count_order(&mut self) -> CountOrder {
