@@ -1150,13 +1150,16 @@ struct KnownKeys {
     recent_visitors: Vec<RecentVisitor>,
 }
 
-/// A visitor's host and agent (as value ids) and local day, and its hash.
+/// A visitor's host and agent (as value ids) and local day, its hash, and
+/// its place in the panels' table of visitors once counted (a hint, which
+/// [`Panels::add_totals`] checks).
 #[derive(Clone, Copy)]
 struct RecentVisitor {
     host: u32,
     agent: u32,
     day: i64,
     hash: u64,
+    place: Option<usize>,
 }
 
 /// Recent visitors remembered (direct-mapped): a visitor's records come in
@@ -1212,15 +1215,16 @@ impl KnownKeys {
                     agent: 0,
                     day: NO_DAY,
                     hash: 0,
+                    place: None,
                 };
                 1 << RECENT_VISITORS_BITS
             ],
         }
     }
 
-    /// `record.visitor()`, whose values are `ids`: hashed once per run of
-    /// the same host, agent and local day.
-    fn visitor(&mut self, ids: &ValueIds, record: &Record<'_>, clock: Option<(i64, i32)>) -> u64 {
+    /// Where `record.visitor()` is remembered (whose values are `ids`):
+    /// hashed once per run of the same host, agent and local day.
+    fn visitor(&mut self, ids: &ValueIds, record: &Record<'_>, clock: Option<(i64, i32)>) -> usize {
         // Value ids are below 2^32 (a shard holds fewer distinct values).
         let host = ids.of(KeptField::Host) as u32;
         let agent = ids.of(KeptField::Agent) as u32;
@@ -1235,9 +1239,10 @@ impl KnownKeys {
                 agent,
                 day,
                 hash: record.visitor(),
+                place: None,
             };
         }
-        recent.hash
+        at
     }
 
     /// What is known of each panel's keys, with the panel's place, in the
@@ -1340,9 +1345,14 @@ fn add_record(
         }
         None => clock_of_time(),
     };
-    let visitor = match &mut known {
-        Some((values, known)) => known.visitor(values, record, clock),
-        None => record.visitor(),
+    // Where a kept record's visitor is remembered.
+    let recent = match &mut known {
+        Some((values, known)) => Some(known.visitor(values, record, clock)),
+        None => None,
+    };
+    let visitor = match (&known, recent) {
+        (Some((_, known)), Some(at)) => known.recent_visitors[at].hash,
+        _ => record.visitor(),
     };
     let hit = Hit {
         visitor,
@@ -1353,7 +1363,7 @@ fn add_record(
     };
     let mut ids = RecordKeyIds::default();
     let mut facts = RecordFacts::new(options.path_filter.as_ref());
-    match known {
+    match &mut known {
         Some((values, known)) => {
             let mut no_key = NO_KEY;
             for (index, plan) in known.plans(panels) {
@@ -1378,7 +1388,15 @@ fn add_record(
             }
         }
     }
-    panels.add_totals(&hit, &mut ids);
+    match (known, recent) {
+        (Some((_, known)), Some(at)) => {
+            let recent = &mut known.recent_visitors[at];
+            recent.place = Some(panels.add_totals(&hit, &mut ids, recent.place));
+        }
+        _ => {
+            panels.add_totals(&hit, &mut ids, None);
+        }
+    }
 }
 
 /// Counts `hit` under the key panel `index` has for `record`, a kept record

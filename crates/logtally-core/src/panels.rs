@@ -707,6 +707,9 @@ impl Panels {
 
     /// Counts `hit` under the key whose id [`add_key`](Self::add_key) gave in
     /// these panels: the same as adding that key again, without finding it.
+    /// Inlined: it runs for every panel of every record counted again (the
+    /// wasm32 build called it).
+    #[inline]
     pub(crate) fn add_to_key(&mut self, id: u32, hit: &Hit) -> u32 {
         let (index, at) = panel_and_index(id);
         self.add_to_cell(index, at, hit)
@@ -738,7 +741,14 @@ impl Panels {
 
     /// Counts `hit` once in the totals and the time series, and its visitor
     /// under the keys `ids` (from [`add_key`](Self::add_key)) where it is new.
-    pub(crate) fn add_totals(&mut self, hit: &Hit, ids: &mut RecordKeyIds) {
+    /// `place`: where the visitor may be in the table of visitors (checked);
+    /// returns where it is.
+    pub(crate) fn add_totals(
+        &mut self,
+        hit: &Hit,
+        ids: &mut RecordKeyIds,
+        place: Option<usize>,
+    ) -> usize {
         self.bytes_sent += hit.bytes;
         if let Some((second, offset)) = hit.clock {
             if !self.offsets.contains(&offset) {
@@ -767,9 +777,18 @@ impl Panels {
             ids.push(key_id(SERIES as usize, at));
         }
         let ids = ids.as_slice();
-        let (at, new) = self
-            .visitors
-            .find_or_add(&hit.visitor, || (hit.visitor, KeyIds::first(ids)));
+        let known = place.filter(|&at| {
+            self.visitors
+                .list
+                .get(at)
+                .is_some_and(|(visitor, _)| *visitor == hit.visitor)
+        });
+        let (at, new) = match known {
+            Some(at) => (at, false),
+            None => self
+                .visitors
+                .find_or_add(&hit.visitor, || (hit.visitor, KeyIds::first(ids))),
+        };
         match new {
             true => {
                 for &id in ids {
@@ -801,6 +820,7 @@ impl Panels {
                 seen.counted(ids);
             }
         }
+        at
     }
 
     /// Adds `other` (made for the same panels).
