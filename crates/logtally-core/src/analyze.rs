@@ -1346,10 +1346,9 @@ fn add_record(
         None => clock_of_time(),
     };
     // Where a kept record's visitor is remembered.
-    let recent = match &mut known {
-        Some((values, known)) => Some(known.visitor(values, record, clock)),
-        None => None,
-    };
+    let recent = known
+        .as_mut()
+        .map(|(values, known)| known.visitor(values, record, clock));
     let visitor = match (&known, recent) {
         (Some((_, known)), Some(at)) => known.recent_visitors[at].hash,
         _ => record.visitor(),
