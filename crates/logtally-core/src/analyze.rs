@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::details::{check_url, split_request, url_path, Request, TimeCache, UrlError};
 use crate::filter::{PathFilter, PrefixFilter};
 use crate::index::{FileRecords, KeepBudget, KeptField, RecordShard, ValueIds};
-use crate::keys::{key_field, panel_key, KeyCache, Record, RecordFacts, Size};
+use crate::keys::{is_not_found, key_field, panel_key, KeyCache, Record, RecordFacts, Size};
 use crate::panels::{status_class, wall_clock_seconds, Hit, Panels, RecordKeyIds};
 use crate::read::{Block, BlockRef, Cut, Line, LineReader, BLOCK_SIZE, DEFAULT_MAX_LINE};
 use crate::record::{rstrip, AccessRecord, RecordParser};
@@ -1298,7 +1298,7 @@ impl Known {
             }
             Known::NotFound { status, keys } => {
                 let value = ids.of(KeptField::Status) as u32;
-                if status.is_none() && record.status.as_ref() == b"404" {
+                if status.is_none() && is_not_found(&record.status) {
                     *status = Some(value);
                 }
                 if *status == Some(value) {

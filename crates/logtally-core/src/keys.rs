@@ -194,6 +194,12 @@ impl KeyCache {
     }
 }
 
+/// Whether a record with this status is in the not-found panel (its path
+/// is its key there, when it has one).
+pub(crate) fn is_not_found(status: &[u8]) -> bool {
+    status == b"404"
+}
+
 /// The record's key in panel `by`; `None` when the record is not in it (a
 /// path the filter drops is not in `path` but in `static`; only 404s are in
 /// `not-found`). `facts` are what other panels of the record found (whether
@@ -212,7 +218,7 @@ pub(crate) fn panel_key<'x, 'r: 'x, 'c: 'x>(
     match by {
         GroupBy::Path => (!dropped()).then_some(Cow::Borrowed(record.path)),
         GroupBy::Static => (!record.path.is_empty() && dropped()).then(path).flatten(),
-        GroupBy::NotFound => (!record.path.is_empty() && record.status.as_ref() == b"404")
+        GroupBy::NotFound => (!record.path.is_empty() && is_not_found(&record.status))
             .then(path)
             .flatten(),
         GroupBy::Status => Some(reborrow(&record.status)),
