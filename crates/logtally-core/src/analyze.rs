@@ -1074,9 +1074,10 @@ fn parse_record<'a>(
     } = scratch;
     match matcher {
         Matcher::Unknown => Err(Malformed::NoFormat),
-        Matcher::Book { fallback } => match parser.parse(line) {
-            Some(record) => book_record(
+        Matcher::Book { fallback } => match parser.parse_split(line) {
+            Some((record, request)) => book_record(
                 record,
+                request,
                 referrer,
                 last_time,
                 target_buf,
@@ -1429,6 +1430,7 @@ fn add_unknown_key(
 #[inline(always)]
 fn book_record<'a>(
     record: AccessRecord<'a>,
+    request: Option<Request<'a>>,
     referrer: Referrer,
     last_time: &mut TimeCache,
     target_buf: &'a mut Vec<u8>,
@@ -1438,7 +1440,7 @@ fn book_record<'a>(
     let compat = referrer == Referrer::Required;
     let time = last_time.parse(record.time).ok_or(Malformed::BadTime)?;
     let (method, path, protocol): (&[u8], &[u8], &[u8]) =
-        match split_request(record.request, target_buf) {
+        match request.or_else(|| split_request(record.request, target_buf)) {
             Some(request) => {
                 let protocol = protocol_of(&request);
                 match url_path(request.target, path_buf) {

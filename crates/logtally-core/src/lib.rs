@@ -31,6 +31,7 @@ pub mod parallel;
 pub mod read;
 pub mod record;
 mod selection;
+mod separators;
 mod slot;
 mod state;
 pub mod tally;
