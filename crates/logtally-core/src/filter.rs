@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bytes::{bytes_below, splat};
+use crate::bytes::{bytes_below, same_bytes, splat};
 
 /// Path segments the seed's `path_filter` drops.
 pub const DEFAULT_EXCLUDED_NAMES: [&str; 10] = [
@@ -125,14 +125,19 @@ impl PathFilter {
         let last = &path[start..];
         (in_segments || !last.is_empty())
             && !self.is_excluded_name(last)
-            && !self.extensions.iter().any(|e| last.ends_with(e.as_bytes()))
+            && !self.extensions.iter().any(|e| {
+                let e = e.as_bytes();
+                last.len() >= e.len() && same_bytes(&last[last.len() - e.len()..], e)
+            })
     }
 
-    /// Whether `segment` is one of the names, a length test first.
+    /// Whether `segment` is one of the names, a length test first (and the
+    /// bytes compared inline: a call to `memcmp` per name of the same length
+    /// cost more than the comparison).
     #[inline]
     fn is_excluded_name(&self, segment: &[u8]) -> bool {
         let maybe = segment.len() >= 64 || self.name_lengths & (1 << segment.len()) != 0;
-        maybe && self.names.iter().any(|n| n.as_bytes() == segment)
+        maybe && self.names.iter().any(|n| same_bytes(n.as_bytes(), segment))
     }
 }
 
