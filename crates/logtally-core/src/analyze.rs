@@ -496,11 +496,12 @@ impl Analyzer {
     }
 
     /// The line's record, with the parts of the analyzer that filter it and
-    /// make its keys.
+    /// make its keys. `by_separators`: see `RecordParser::parse_split` (a
+    /// one-key run does, `--report` does not).
     // Inlined, so that the record (some 250 bytes) is made where it is
     // used rather than copied out twice per line.
     #[inline(always)]
-    fn parse<'a>(&'a mut self, line: &'a [u8]) -> ParsedLine<'a> {
+    fn parse<'a>(&'a mut self, line: &'a [u8], by_separators: bool) -> ParsedLine<'a> {
         let Analyzer {
             options,
             parser,
@@ -527,7 +528,15 @@ impl Analyzer {
             Referrer::Unread
         };
         ParsedLine {
-            record: parse_record(matcher, parser, scratch, last_time, referrer, line),
+            record: parse_record(
+                matcher,
+                parser,
+                scratch,
+                last_time,
+                referrer,
+                line,
+                by_separators,
+            ),
             options,
             selection,
             keys,
@@ -543,7 +552,7 @@ impl Analyzer {
             selection,
             keys,
             ..
-        } = self.parse(line);
+        } = self.parse(line, true);
         let record = match record {
             Ok(Some(record)) => record,
             Ok(None) => return Outcome::Filtered,
@@ -615,7 +624,7 @@ impl Analyzer {
             selection,
             keys,
             keep_records,
-        } = self.parse(line);
+        } = self.parse(line, false);
         let Some(record) = record? else {
             partial.filtered += 1;
             if keep_records.is_some() {
@@ -1065,6 +1074,7 @@ fn parse_record<'a>(
     last_time: &mut TimeCache,
     referrer: Referrer,
     line: &'a [u8],
+    by_separators: bool,
 ) -> Result<Option<Record<'a>>, Malformed> {
     let Scratch {
         request: request_buf,
@@ -1074,7 +1084,7 @@ fn parse_record<'a>(
     } = scratch;
     match matcher {
         Matcher::Unknown => Err(Malformed::NoFormat),
-        Matcher::Book { fallback } => match parser.parse_split(line) {
+        Matcher::Book { fallback } => match parser.parse_split(line, by_separators) {
             Some((record, request)) => book_record(
                 record,
                 request,
