@@ -11,7 +11,7 @@ use regex::bytes::{CaptureLocations, Regex};
 
 use crate::bytes::bytes_below;
 use crate::details::Request;
-use crate::separators::{Separators, VECTOR_COMPARES};
+use crate::separators::{FieldEnds, Separators, VECTOR_COMPARES};
 
 /// Python's `str.isspace()` for ASCII, which is what `\s`, `split()` and
 /// `rstrip()` use in the seed: it includes the separators `\x1c`..`\x1f`.
@@ -190,9 +190,9 @@ enum Fast<'a> {
 fn fast_parse(line: &[u8], by_separators: bool) -> Fast<'_> {
     let mut seps = Separators::new();
     let record = if by_separators && VECTOR_COMPARES && seps.index(line) {
-        fields_by_separators(line, &seps)
+        fields(line, &seps)
     } else {
-        fast_fields(line).map(|record| (record, None))
+        fields(line, &Searches)
     };
     match record {
         Some((record, request)) => Fast::Record(record, request),
@@ -262,101 +262,80 @@ fn close_before(
     }
 }
 
-fn fast_fields(line: &[u8]) -> Option<AccessRecord<'_>> {
+/// The line's fields found by searching it, field by field.
+struct Searches;
+
+impl FieldEnds for Searches {
+    #[inline(always)]
+    fn token(&self, line: &[u8], i: usize) -> Option<usize> {
+        token(line, i)
+    }
+
+    #[inline(always)]
+    fn spaces(&self, line: &[u8], i: usize) -> Option<usize> {
+        spaces(line, i)
+    }
+
+    #[inline(always)]
+    fn close_before(
+        &self,
+        line: &[u8],
+        from: usize,
+        close: u8,
+        next: impl Fn(u8) -> bool,
+    ) -> Option<(usize, usize)> {
+        close_before(line, from, close, next)
+    }
+
+    #[inline(always)]
+    fn quote_from(&self, line: &[u8], from: usize) -> Option<usize> {
+        Some(from + memchr::memchr(b'"', line.get(from..)?)?)
+    }
+
+    #[inline(always)]
+    fn plain_request(&self, _: usize, _: usize) -> Option<(usize, usize)> {
+        None
+    }
+}
+
+/// The record in `line`, with its request split where `ends` knows a plain
+/// one's spaces, taking at every choice point the alternative the regex
+/// tries first; `None` where in doubt.
+#[inline(always)]
+fn fields<'a>(
+    line: &'a [u8],
+    ends: &impl FieldEnds,
+) -> Option<(AccessRecord<'a>, Option<Request<'a>>)> {
     // host, identity, user: each the whole run of non-space bytes (the only way
     // `\S+\s+` can match), each followed by white space.
-    let host_end = token(line, 0)?;
-    let i = spaces(line, host_end)?;
-    let identity_end = token(line, i)?;
+    let host_end = ends.token(line, 0)?;
+    let i = ends.spaces(line, host_end)?;
+    let identity_end = ends.token(line, i)?;
     let identity = &line[i..identity_end];
-    let i = spaces(line, identity_end)?;
-    let user_end = token(line, i)?;
+    let i = ends.spaces(line, identity_end)?;
+    let user_end = ends.token(line, i)?;
     let user = &line[i..user_end];
-    let i = spaces(line, user_end)?;
+    let i = ends.spaces(line, user_end)?;
     // `\[(.+?)\]\s+"`: the first `]` (after at least one byte) followed by
     // white space and a quote; earlier `]`s cannot lead to a match.
     if line.get(i) != Some(&b'[') {
         return None;
     }
     let time_start = i + 1;
-    let (time_end, quote) = close_before(line, time_start + 1, b']', |b| b == b'"')?;
+    let (time_end, quote) = ends.close_before(line, time_start + 1, b']', |b| b == b'"')?;
     let request_start = quote + 1;
     // `"(.+?)"\s+`: the first closing quote that is followed by white space and
     // digits; if the rest then fails, a longer request might match: defer.
     let (request_end, status_start) =
-        close_before(line, request_start + 1, b'"', |b| b.is_ascii_digit())?;
+        ends.close_before(line, request_start + 1, b'"', |b| b.is_ascii_digit())?;
     let status_len = line[status_start..]
         .iter()
         .take_while(|b| b.is_ascii_digit())
         .count();
     let status_end = status_start + status_len;
-    let bytes_start = spaces(line, status_end)?;
-    let bytes_end = token(line, bytes_start)?;
-    let record = AccessRecord {
-        host: &line[..host_end],
-        identity,
-        user,
-        time: &line[time_start..time_end],
-        request: &line[request_start..request_end],
-        status: &line[status_start..status_end],
-        bytes: &line[bytes_start..bytes_end],
-        referer: None,
-        user_agent: None,
-    };
-    if bytes_end == line.len() {
-        // The Common alternative (the line is already stripped of trailing space).
-        // The combined one was tried first and needs more text: it cannot match.
-        return Some(record);
-    }
-    // `\s+"(.*?)"\s+"(.+?)"`: the referrer ends at the first quote followed by
-    // white space and a quote; the agent at the first quote after one byte.
-    let i = spaces(line, bytes_end)?;
-    if line.get(i) != Some(&b'"') {
-        return None;
-    }
-    let referer_start = i + 1;
-    let (referer_end, quote) = close_before(line, referer_start, b'"', |b| b == b'"')?;
-    let agent_start = quote + 1;
-    let agent_end = agent_start + 1 + memchr::memchr(b'"', line.get(agent_start + 1..)?)?;
-    Some(AccessRecord {
-        referer: Some(&line[referer_start..referer_end]),
-        user_agent: Some(&line[agent_start..agent_end]),
-        ..record
-    })
-}
-
-/// [`fast_fields`] on a line's separators, found beforehand in one pass
-/// (no control byte or white space but `b' '` in the line): the same
-/// choices, each field's end a bit-mask lookup instead of a search.
-#[inline(always)]
-fn fields_by_separators<'a>(
-    line: &'a [u8],
-    seps: &Separators,
-) -> Option<(AccessRecord<'a>, Option<Request<'a>>)> {
-    let host_end = seps.token(0)?;
-    let i = seps.spaces(host_end)?;
-    let identity_end = seps.token(i)?;
-    let identity = &line[i..identity_end];
-    let i = seps.spaces(identity_end)?;
-    let user_end = seps.token(i)?;
-    let user = &line[i..user_end];
-    let i = seps.spaces(user_end)?;
-    if line.get(i) != Some(&b'[') {
-        return None;
-    }
-    let time_start = i + 1;
-    let (time_end, quote) = seps.close_before(line, time_start + 1, b']', |b| b == b'"')?;
-    let request_start = quote + 1;
-    let (request_end, status_start) =
-        seps.close_before(line, request_start + 1, b'"', |b| b.is_ascii_digit())?;
-    let status_len = line[status_start..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    let status_end = status_start + status_len;
-    let bytes_start = seps.spaces(status_end)?;
-    let bytes_end = seps.token(bytes_start)?;
-    let request = seps
+    let bytes_start = ends.spaces(line, status_end)?;
+    let bytes_end = ends.token(line, bytes_start)?;
+    let request = ends
         .plain_request(request_start, request_end)
         .map(|(first, last)| Request {
             method: &line[request_start..first],
@@ -375,16 +354,20 @@ fn fields_by_separators<'a>(
         user_agent: None,
     };
     if bytes_end == line.len() {
+        // The Common alternative (the line is already stripped of trailing space).
+        // The combined one was tried first and needs more text: it cannot match.
         return Some((record, request));
     }
-    let i = seps.spaces(bytes_end)?;
+    // `\s+"(.*?)"\s+"(.+?)"`: the referrer ends at the first quote followed by
+    // white space and a quote; the agent at the first quote after one byte.
+    let i = ends.spaces(line, bytes_end)?;
     if line.get(i) != Some(&b'"') {
         return None;
     }
     let referer_start = i + 1;
-    let (referer_end, quote) = seps.close_before(line, referer_start, b'"', |b| b == b'"')?;
+    let (referer_end, quote) = ends.close_before(line, referer_start, b'"', |b| b == b'"')?;
     let agent_start = quote + 1;
-    let agent_end = seps.quote_from(line, agent_start + 1)?;
+    let agent_end = ends.quote_from(line, agent_start + 1)?;
     let record = AccessRecord {
         referer: Some(&line[referer_start..referer_end]),
         user_agent: Some(&line[agent_start..agent_end]),
@@ -429,8 +412,8 @@ mod tests {
             let line = rstrip(&line);
             let mut seps = Separators::new();
             if seps.index(line) {
-                let found = fields_by_separators(line, &seps);
-                prop_assert_eq!(found.map(|(record, _)| record), fast_fields(line));
+                let found = fields(line, &seps);
+                prop_assert_eq!(found.map(|(record, _)| record), fields(line, &Searches).map(|(record, _)| record));
                 if let Some((record, Some(request))) = found {
                     let mut scratch = Vec::new();
                     prop_assert_eq!(Some(request), crate::details::split_request(record.request, &mut scratch));

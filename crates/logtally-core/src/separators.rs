@@ -106,46 +106,9 @@ impl Separators {
         &mask[..self.len.div_ceil(64)]
     }
 
-    /// The end of a run of non-space bytes from `i` (at least one).
-    #[inline(always)]
-    pub(crate) fn token(&self, i: usize) -> Option<usize> {
-        Some(self.space_from(i)).filter(|&end| end > i)
-    }
-
-    /// The index after a run of spaces from `i` (at least one).
-    #[inline(always)]
-    pub(crate) fn spaces(&self, i: usize) -> Option<usize> {
-        Some(self.non_space_from(i)).filter(|&end| end > i)
-    }
-
-    /// The first `close` (`"` or `]`) at or after `from` that is followed by
-    /// spaces and then a byte `next` accepts: (index of `close`, index of that
-    /// byte), as `record::close_before` finds them.
-    #[inline(always)]
-    pub(crate) fn close_before(
-        &self,
-        line: &[u8],
-        from: usize,
-        close: u8,
-        next: impl Fn(u8) -> bool,
-    ) -> Option<(usize, usize)> {
-        let mut j = from;
-        loop {
-            let k = self.close_from(j)?;
-            if line[k] == close {
-                if let Some(after) = self.spaces(k + 1) {
-                    if line.get(after).is_some_and(|&b| next(b)) {
-                        return Some((k, after));
-                    }
-                }
-            }
-            j = k + 1;
-        }
-    }
-
     /// The last space before `end`.
     #[inline(always)]
-    pub(crate) fn last_space_before(&self, end: usize) -> Option<usize> {
+    fn last_space_before(&self, end: usize) -> Option<usize> {
         let mut word = end.checked_sub(1)? / 64;
         let mut bits = self.space.get(word)? & (u64::MAX >> (63 - (end - 1) % 64));
         loop {
@@ -157,21 +120,76 @@ impl Separators {
         }
     }
 
-    /// `METHOD TARGET PROTOCOL`, the bytes `start..end` of the indexed line
-    /// split at its two spaces, when it has exactly two and they are neither
-    /// side by side nor at an end: what `details::split_request` finds in
-    /// such a request without searching it again.
+    /// The first quote or closing bracket at or after `from`.
     #[inline(always)]
-    pub(crate) fn plain_request(&self, start: usize, end: usize) -> Option<(usize, usize)> {
-        let first = self.space_from(start);
-        let last = self.last_space_before(end)?;
-        (first > start && first < last && last + 1 < end && self.space_from(first + 1) == last)
-            .then_some((first, last))
+    pub(crate) fn close_from(&self, from: usize) -> Option<usize> {
+        first_set(self.words(&self.close), from, false)
+    }
+}
+
+/// How the matcher finds where a line's fields end: by searching the line
+/// itself (`record::Searches`, any line), or on its [`Separators`], found
+/// beforehand in one pass.
+pub(crate) trait FieldEnds {
+    /// The end of a run of non-space bytes from `i` (at least one).
+    fn token(&self, line: &[u8], i: usize) -> Option<usize>;
+    /// The index after a run of white space from `i` (at least one).
+    fn spaces(&self, line: &[u8], i: usize) -> Option<usize>;
+    /// The first `close` at or after `from` that is followed by white space
+    /// and then a byte `next` accepts: (index of `close`, index of that
+    /// byte), where a lazy `(.+?)` ending in `close\s+` stops.
+    fn close_before(
+        &self,
+        line: &[u8],
+        from: usize,
+        close: u8,
+        next: impl Fn(u8) -> bool,
+    ) -> Option<(usize, usize)>;
+    /// The first quote at or after `from`.
+    fn quote_from(&self, line: &[u8], from: usize) -> Option<usize>;
+    /// `METHOD TARGET PROTOCOL`, the bytes `start..end` of the line split at
+    /// its two spaces, where known without a search: when it has exactly two
+    /// and neither is at an end (side by side, they leave an empty target,
+    /// as `split()` does); what `details::split_request` finds in such a
+    /// request.
+    fn plain_request(&self, start: usize, end: usize) -> Option<(usize, usize)>;
+}
+
+impl FieldEnds for Separators {
+    #[inline(always)]
+    fn token(&self, _: &[u8], i: usize) -> Option<usize> {
+        Some(self.space_from(i)).filter(|&end| end > i)
     }
 
-    /// The first quote at or after `from`.
     #[inline(always)]
-    pub(crate) fn quote_from(&self, line: &[u8], from: usize) -> Option<usize> {
+    fn spaces(&self, _: &[u8], i: usize) -> Option<usize> {
+        Some(self.non_space_from(i)).filter(|&end| end > i)
+    }
+
+    #[inline(always)]
+    fn close_before(
+        &self,
+        line: &[u8],
+        from: usize,
+        close: u8,
+        next: impl Fn(u8) -> bool,
+    ) -> Option<(usize, usize)> {
+        let mut j = from;
+        loop {
+            let k = self.close_from(j)?;
+            if line[k] == close {
+                if let Some(after) = self.spaces(line, k + 1) {
+                    if line.get(after).is_some_and(|&b| next(b)) {
+                        return Some((k, after));
+                    }
+                }
+            }
+            j = k + 1;
+        }
+    }
+
+    #[inline(always)]
+    fn quote_from(&self, line: &[u8], from: usize) -> Option<usize> {
         let mut j = from;
         loop {
             let k = self.close_from(j)?;
@@ -182,10 +200,12 @@ impl Separators {
         }
     }
 
-    /// The first quote or closing bracket at or after `from`.
     #[inline(always)]
-    pub(crate) fn close_from(&self, from: usize) -> Option<usize> {
-        first_set(self.words(&self.close), from, false)
+    fn plain_request(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        let first = self.space_from(start);
+        let last = self.last_space_before(end)?;
+        (first > start && first < last && last + 1 < end && self.space_from(first + 1) == last)
+            .then_some((first, last))
     }
 }
 
