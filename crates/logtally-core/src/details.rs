@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use regex::bytes::Regex;
 
-use crate::bytes::{bytes_below, same_text, splat};
+use crate::bytes::{find_any, same_text};
 use crate::record::{is_py_space, low_bytes};
 
 /// The seed's request split: first word the method, last word the protocol,
@@ -342,7 +342,7 @@ pub fn url_path<'a>(url: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8],
     // the first `?` or `#` cannot change the path.
     if url.first() == Some(&b'/') && url.get(1) != Some(&b'/') {
         // One search finds the end of the path, or a `;` before it.
-        let (path, params) = match query_or_params(url) {
+        let (path, params) = match find_any(url, 0, [b'?', b'#', b';']) {
             Some(at) if url[at] == b';' => {
                 let end = memchr::memchr2(b'?', b'#', &url[at..]).map_or(url.len(), |i| at + i);
                 (&url[..end], true)
@@ -356,30 +356,6 @@ pub fn url_path<'a>(url: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8],
         }
     }
     url_path_general(url, scratch)
-}
-
-/// Index of the first `?`, `#` or `;` in `url`, eight bytes at a time: a
-/// request target is short, and `memchr3`'s call and setup took 109
-/// instructions a search on the seed corpus.
-fn query_or_params(url: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while let Some(word) = url.get(at..).and_then(|rest| rest.first_chunk::<8>()) {
-        let word = u64::from_le_bytes(*word);
-        // A zero byte where one of the three was: the lowest mark of each
-        // is exact, so the lowest of all three is too.
-        let marks = [b'?', b'#', b';']
-            .map(|b| bytes_below(word ^ splat(b), 1))
-            .into_iter()
-            .fold(0, |all, m| all | m);
-        if marks != 0 {
-            return Some(at + (marks.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    url[at..]
-        .iter()
-        .position(|b| matches!(b, b'?' | b'#' | b';'))
-        .map(|n| at + n)
 }
 
 /// [`url_path`] for any URL: `urlparse` step by step.
@@ -612,16 +588,6 @@ mod tests {
                 url_path(&slash, &mut a).map(<[u8]>::to_vec),
                 url_path_general(&slash, &mut b).map(<[u8]>::to_vec)
             );
-        }
-
-        /// The first `?`, `#` or `;`, found a word at a time, is the one
-        /// `memchr3` finds.
-        #[test]
-        fn query_or_params_finds_what_memchr3_finds(
-            url in proptest::collection::vec(proptest::sample::select(
-                b"?#;/a\x00\x80\xff".to_vec()), 0..40),
-        ) {
-            proptest::prop_assert_eq!(query_or_params(&url), memchr::memchr3(b'?', b'#', b';', &url));
         }
 
         /// Times parsed through the cache equal `parse_time` of each, in

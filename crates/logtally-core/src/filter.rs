@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bytes::{bytes_below, same_bytes, splat};
+use crate::bytes::{find_any, same_bytes};
 
 /// Path segments the seed's `path_filter` drops.
 pub const DEFAULT_EXCLUDED_NAMES: [&str; 10] = [
@@ -114,7 +114,7 @@ impl PathFilter {
         // seed's `not any(path.split("/"))`) has no byte in a segment.
         let mut in_segments = false;
         let mut start = 0;
-        while let Some(slash) = slash_from(path, start) {
+        while let Some(slash) = find_any(path, start, [b'/']) {
             let segment = &path[start..slash];
             if self.is_excluded_name(segment) {
                 return false;
@@ -139,23 +139,6 @@ impl PathFilter {
         let maybe = segment.len() >= 64 || self.name_lengths & (1 << segment.len()) != 0;
         maybe && self.names.iter().any(|n| same_bytes(n.as_bytes(), segment))
     }
-}
-
-/// Index of the first `/` at or after `from`, eight bytes at a time (paths
-/// are too short for `memchr`'s setup to pay).
-fn slash_from(path: &[u8], mut from: usize) -> Option<usize> {
-    while let Some(word) = path.get(from..).and_then(|rest| rest.first_chunk::<8>()) {
-        // A zero byte where a slash was.
-        let slashes = bytes_below(u64::from_le_bytes(*word) ^ splat(b'/'), 1);
-        if slashes != 0 {
-            return Some(from + (slashes.trailing_zeros() / 8) as usize);
-        }
-        from += 8;
-    }
-    path.get(from..)?
-        .iter()
-        .position(|&b| b == b'/')
-        .map(|n| from + n)
 }
 
 /// Keeps paths under a prefix: the seed's `book_filter` is `/book/`, which
