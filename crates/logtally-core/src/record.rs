@@ -240,28 +240,6 @@ fn spaces(line: &[u8], i: usize) -> Option<usize> {
     (n > 0).then_some(i + n)
 }
 
-/// The first `close` at or after `from` that is followed by white space and
-/// then a byte that `next` accepts: (index of `close`, index of that byte).
-/// This is where a lazy `(.+?)` ending in `close\s+` stops when what follows
-/// starts with such a byte; earlier `close`s cannot lead to a match.
-fn close_before(
-    line: &[u8],
-    from: usize,
-    close: u8,
-    next: impl Fn(u8) -> bool,
-) -> Option<(usize, usize)> {
-    let mut j = from;
-    loop {
-        let k = j + memchr::memchr(close, line.get(j..)?)?;
-        if let Some(after) = spaces(line, k + 1) {
-            if line.get(after).is_some_and(|&b| next(b)) {
-                return Some((k, after));
-            }
-        }
-        j = k + 1;
-    }
-}
-
 /// The line's fields found by searching it, field by field.
 struct Searches;
 
@@ -277,19 +255,8 @@ impl FieldEnds for Searches {
     }
 
     #[inline(always)]
-    fn close_before(
-        &self,
-        line: &[u8],
-        from: usize,
-        close: u8,
-        next: impl Fn(u8) -> bool,
-    ) -> Option<(usize, usize)> {
-        close_before(line, from, close, next)
-    }
-
-    #[inline(always)]
-    fn quote_from(&self, line: &[u8], from: usize) -> Option<usize> {
-        Some(from + memchr::memchr(b'"', line.get(from..)?)?)
+    fn close_from(&self, line: &[u8], from: usize, close: u8) -> Option<usize> {
+        Some(from + memchr::memchr(close, line.get(from..)?)?)
     }
 
     #[inline(always)]
@@ -367,7 +334,7 @@ fn fields<'a>(
     let referer_start = i + 1;
     let (referer_end, quote) = ends.close_before(line, referer_start, b'"', |b| b == b'"')?;
     let agent_start = quote + 1;
-    let agent_end = ends.quote_from(line, agent_start + 1)?;
+    let agent_end = ends.close_from(line, agent_start + 1, b'"')?;
     let record = AccessRecord {
         referer: Some(&line[referer_start..referer_end]),
         user_agent: Some(&line[agent_start..agent_end]),

@@ -122,7 +122,7 @@ impl Separators {
 
     /// The first quote or closing bracket at or after `from`.
     #[inline(always)]
-    pub(crate) fn close_from(&self, from: usize) -> Option<usize> {
+    pub(crate) fn quote_or_bracket_from(&self, from: usize) -> Option<usize> {
         first_set(self.words(&self.close), from, false)
     }
 }
@@ -135,24 +135,39 @@ pub(crate) trait FieldEnds {
     fn token(&self, line: &[u8], i: usize) -> Option<usize>;
     /// The index after a run of white space from `i` (at least one).
     fn spaces(&self, line: &[u8], i: usize) -> Option<usize>;
-    /// The first `close` at or after `from` that is followed by white space
-    /// and then a byte `next` accepts: (index of `close`, index of that
-    /// byte), where a lazy `(.+?)` ending in `close\s+` stops.
-    fn close_before(
-        &self,
-        line: &[u8],
-        from: usize,
-        close: u8,
-        next: impl Fn(u8) -> bool,
-    ) -> Option<(usize, usize)>;
-    /// The first quote at or after `from`.
-    fn quote_from(&self, line: &[u8], from: usize) -> Option<usize>;
+    /// The first `close` (a quote or a closing bracket) at or after `from`.
+    fn close_from(&self, line: &[u8], from: usize, close: u8) -> Option<usize>;
     /// `METHOD TARGET PROTOCOL`, the bytes `start..end` of the line split at
     /// its two spaces, where known without a search: when it has exactly two
     /// and neither is at an end (side by side, they leave an empty target,
     /// as `split()` does); what `details::split_request` finds in such a
     /// request.
     fn plain_request(&self, start: usize, end: usize) -> Option<(usize, usize)>;
+
+    /// The first `close` at or after `from` that is followed by white space
+    /// and then a byte that `next` accepts: (index of `close`, index of that
+    /// byte). This is where a lazy `(.+?)` ending in `close\s+` stops when
+    /// what follows starts with such a byte; earlier `close`s cannot lead to
+    /// a match.
+    #[inline(always)]
+    fn close_before(
+        &self,
+        line: &[u8],
+        from: usize,
+        close: u8,
+        next: impl Fn(u8) -> bool,
+    ) -> Option<(usize, usize)> {
+        let mut j = from;
+        loop {
+            let k = self.close_from(line, j, close)?;
+            if let Some(after) = self.spaces(line, k + 1) {
+                if line.get(after).is_some_and(|&b| next(b)) {
+                    return Some((k, after));
+                }
+            }
+            j = k + 1;
+        }
+    }
 }
 
 impl FieldEnds for Separators {
@@ -167,33 +182,12 @@ impl FieldEnds for Separators {
     }
 
     #[inline(always)]
-    fn close_before(
-        &self,
-        line: &[u8],
-        from: usize,
-        close: u8,
-        next: impl Fn(u8) -> bool,
-    ) -> Option<(usize, usize)> {
+    fn close_from(&self, line: &[u8], from: usize, close: u8) -> Option<usize> {
+        debug_assert!(matches!(close, b'"' | b']'), "only these are marked");
         let mut j = from;
         loop {
-            let k = self.close_from(j)?;
+            let k = self.quote_or_bracket_from(j)?;
             if line[k] == close {
-                if let Some(after) = self.spaces(line, k + 1) {
-                    if line.get(after).is_some_and(|&b| next(b)) {
-                        return Some((k, after));
-                    }
-                }
-            }
-            j = k + 1;
-        }
-    }
-
-    #[inline(always)]
-    fn quote_from(&self, line: &[u8], from: usize) -> Option<usize> {
-        let mut j = from;
-        loop {
-            let k = self.close_from(j)?;
-            if line[k] == b'"' {
                 return Some(k);
             }
             j = k + 1;
@@ -277,39 +271,15 @@ fn chunk_masks(chunk: &[u8; 16]) -> ChunkMasks {
     }
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn chunk_masks(chunk: &[u8; 16]) -> ChunkMasks {
-    use std::arch::wasm32::{
-        u8x16_bitmask, u8x16_eq, u8x16_le, u8x16_splat, v128, v128_load, v128_or,
-    };
-    // SAFETY: `chunk` is 16 readable bytes, and `v128_load` reads 16 bytes
-    // at any alignment.
-    let v = unsafe { v128_load(chunk.as_ptr().cast::<v128>()) };
-    let eq = |b: u8| u8x16_eq(v, u8x16_splat(b));
-    ChunkMasks {
-        space: u8x16_bitmask(eq(b' ')),
-        close: u8x16_bitmask(v128_or(eq(b'"'), eq(b']'))),
-        low: u8x16_bitmask(u8x16_le(v, u8x16_splat(b' '))),
-    }
-}
-
-#[cfg(not(any(
-    target_arch = "x86_64",
-    all(target_arch = "wasm32", target_feature = "simd128")
-)))]
+// Where the matcher does not use the masks (`VECTOR_COMPARES`), they are
+// still compiled: a byte at a time.
+#[cfg(not(target_arch = "x86_64"))]
 fn chunk_masks(chunk: &[u8; 16]) -> ChunkMasks {
     bytewise_masks(chunk)
 }
 
-/// [`chunk_masks`] a byte at a time: the definition the vector forms match.
-#[cfg_attr(
-    any(
-        target_arch = "x86_64",
-        all(target_arch = "wasm32", target_feature = "simd128")
-    ),
-    allow(dead_code)
-)]
+/// [`chunk_masks`] a byte at a time: the definition the vector form matches.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn bytewise_masks(chunk: &[u8; 16]) -> ChunkMasks {
     let mask =
         |test: &dyn Fn(u8) -> bool| (0..16).fold(0u16, |m, i| m | (u16::from(test(chunk[i])) << i));
@@ -379,7 +349,7 @@ mod tests {
             };
             prop_assert_eq!(seps.space_from(at), scan(at, &|b| b == b' ').unwrap_or(len));
             prop_assert_eq!(seps.non_space_from(at), scan(at, &|b| b != b' ').unwrap_or(len));
-            prop_assert_eq!(seps.close_from(from), scan(from, &|b| b == b'"' || b == b']'));
+            prop_assert_eq!(seps.quote_or_bracket_from(from), scan(from, &|b| b == b'"' || b == b']'));
             prop_assert_eq!(seps.last_space_before(at), line[..at].iter().rposition(|&b| b == b' '));
         }
     }
